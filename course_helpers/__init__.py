@@ -1,0 +1,42 @@
+"""course_helpers: the small package behind the course *Anomaly detection with
+k-means and Gaussian mixtures*.
+
+Modules
+-------
+boundaries
+    Per-cluster radii learned from normal data, flagging, and drawing the circles.
+counting
+    False positives / false negatives and the full confusion counts.
+checks
+    The instant feedback that the notebooks' check cells call.
+authoring
+    ``python -m course_helpers.authoring`` builds ``notebooks/`` from ``solutions/``.
+"""
+
+__version__ = "0.1.0"
+
+from .boundaries import (
+    cluster_radii,
+    draw_boundaries,
+    flag_anomalies,
+    nearest_centroid_distances,
+    plot_detection,
+)
+from .counting import (
+    ConfusionCounts,
+    confusion_counts,
+    count_false_positives_negatives,
+    from_sklearn_outlier_labels,
+)
+
+__all__ = [
+    "ConfusionCounts",
+    "cluster_radii",
+    "confusion_counts",
+    "count_false_positives_negatives",
+    "draw_boundaries",
+    "flag_anomalies",
+    "from_sklearn_outlier_labels",
+    "nearest_centroid_distances",
+    "plot_detection",
+]
