@@ -45,16 +45,24 @@ and name your copy `{copy_name}`; then work in that copy, or your changes are lo
 **In JupyterLab:** run the cells from the top."""
 
 SETUP_TEMPLATE = """\
-# Setup: the same cell opens every notebook. On Colab it first installs the
-# course package (with the bundled data); anywhere else it only checks versions.
+# Setup: the same cell opens every notebook. On Colab it first installs the course
+# package (it brings the data); anywhere else it only checks the environment.
 import sys
 
 if "google.colab" in sys.modules:
+    import importlib.util
     import os
     import subprocess
 
-    spec = os.environ.get("COURSE_HELPERS_SPEC", "{spec}")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", spec], check=True)
+    if importlib.util.find_spec("course_helpers") is None:
+        # --no-deps keeps Colab's own packages; prepare_notebook() adds only what is missing.
+        spec = os.environ.get(
+            "COURSE_HELPERS_SPEC",
+            "{spec}",
+        )
+        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", spec]
+        subprocess.run(pip, check=True)
+        importlib.invalidate_caches()
 
 from course_helpers.environment import prepare_notebook
 
@@ -211,7 +219,9 @@ def build(root, *, check=False, out=sys.stdout):
         stale.extend(f"notebooks/{e} (not built from any solution)" for e in extra)
     verb = "stale" if check else "rebuilt"
     for path in stale:
-        print(f"{verb}: {path}", file=out)
+        print(
+            f"{'skipped' if path.endswith('(missing)') and not check else verb}: {path}", file=out
+        )
     if not stale:
         print(f"notebooks/ is up to date with solutions/ ({len(NOTEBOOKS)} notebooks)", file=out)
     return stale

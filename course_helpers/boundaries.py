@@ -185,7 +185,12 @@ def draw_boundaries(centers, radii, *, ax=None, color="black", alpha=0.1, label=
     # Circles are patches, which autoscaling ignores: make room for them.
     ax.update_datalim(np.vstack([centers - radius_of[:, None], centers + radius_of[:, None]]))
     ax.autoscale_view()
-    ax.set_aspect("equal", adjustable="datalim")
+    # Circles must look round; "datalim" is not allowed on axes shared in both directions.
+    shared = (
+        len(ax.get_shared_x_axes().get_siblings(ax)) > 1
+        and len(ax.get_shared_y_axes().get_siblings(ax)) > 1
+    )
+    ax.set_aspect("equal", adjustable="box" if shared else "datalim")
     return ax
 
 
