@@ -60,7 +60,16 @@ def ensure_kernel(*, out=None):
 
 
 def lab_command(folder, extra_args=()):
-    """Return the command that starts JupyterLab on ``folder`` with this interpreter."""
+    """Return the command that starts JupyterLab on ``folder`` with this interpreter.
+
+    As root (a container, a cloud machine) JupyterLab refuses to start unless
+    told ``--allow-root``; the README's command should work there too, so it is
+    added, with a note.
+    """
+    extra_args = list(extra_args)
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra_args:
+        print("Running as root: starting JupyterLab with --allow-root")
+        extra_args.append("--allow-root")
     return [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}", *extra_args]
 
 
