@@ -1,0 +1,67 @@
+"""Turning the percentile knob of the blobs notebook really changes what it prints.
+
+The seed set ``percentile_treshold`` but used ``percentile_threshold``, so its
+knob did nothing. Here the solution notebook is executed with the knob at 90
+instead of 99, and the false positives / false negatives it prints must be
+those of the seed's own loop procedure at 90 (and differ from those at 99).
+"""
+
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+from nbclient import NotebookClient
+from seed_procedure import seed_count, seed_radii
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def expected_fp_fn(percentile):
+    X_train, _ = make_blobs(n_samples=300, centers=3, cluster_std=0.40, random_state=0)
+    X_anomaly, _ = make_blobs(n_samples=300, centers=2, cluster_std=0.40, random_state=1)
+    kmeans = KMeans(n_clusters=3, n_init=10, random_state=0).fit(X_train)
+    radii = seed_radii(kmeans, X_train, percentile)
+    combined = [*kmeans.transform(X_train), *kmeans.transform(X_anomaly)]
+    labels = [*kmeans.predict(X_train), *kmeans.predict(X_anomaly)]
+    return seed_count(combined, labels, radii, len(X_train))
+
+
+def printed_fp_fn(nb):
+    cell = next(c for c in nb.cells if c.get("id") == "blobs-classify")
+    text = "".join(o.get("text", "") for o in cell.outputs)
+    fp = re.search(r"false positives\): (\d+)", text).group(1)
+    fn = re.search(r"false negatives\): (\d+)", text).group(1)
+    return int(fp), int(fn)
+
+
+def test_changing_the_percentile_changes_the_printed_counts(tmp_path):
+    nb = nbformat.read(ROOT / "solutions" / "03_blobs_kmeans.ipynb", as_version=4)
+    assert printed_fp_fn(nb) == expected_fp_fn(99)
+
+    exercise = next(c for c in nb.cells if c.get("id") == "ex-blobs-radii")
+    assert "percentile_threshold = 99" in exercise.source
+    exercise.source = exercise.source.replace(
+        "percentile_threshold = 99", "percentile_threshold = 90"
+    )
+    # Keep only what the counts depend on, to keep the test quick.
+    keep = {
+        "imports",
+        "blobs-train",
+        "blobs-fit",
+        "blobs-anomalies",
+        "blobs-distances",
+        "ex-blobs-radii",
+        "check-blobs-radii",
+        "blobs-helper-radii",
+        "blobs-classify",
+    }
+    nb.cells = [c for c in nb.cells if c.get("id") in keep]
+    NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+
+    at_90 = printed_fp_fn(nb)
+    assert at_90 == expected_fp_fn(90)
+    assert at_90 != expected_fp_fn(99)
+    assert np.sign(at_90[0] - expected_fp_fn(99)[0]) == 1  # tighter circles: more false alarms

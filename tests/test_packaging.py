@@ -1,0 +1,50 @@
+"""environment.yml agrees with pyproject.toml; CI runs the README's test command."""
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _requirement(text):
+    match = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*(\[[^\]]*\])?\s*(.*?)\s*", text)
+    name, _, specifier = match.groups()
+    return name.lower().replace("_", "-"), specifier.replace(" ", "")
+
+
+def _conda_dependencies():
+    deps, in_deps = {}, False
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        if line.startswith("dependencies:"):
+            in_deps = True
+            continue
+        item = re.match(r"  - (\S.*)$", line)
+        if in_deps and item and not item.group(1).startswith("pip:"):
+            name, specifier = _requirement(item.group(1))
+            deps[name] = specifier
+    return deps
+
+
+def test_environment_yml_asks_for_the_same_packages_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip_deps = dict(_requirement(r) for r in project["dependencies"])
+    conda_deps = _conda_dependencies()
+    # conda also provides the interpreter, Java for Spark, and pip itself.
+    extra = {name: conda_deps.pop(name) for name in ("python", "openjdk", "pip")}
+    assert extra["python"] == project["requires-python"]
+    assert extra["openjdk"] == "=17"
+    assert conda_deps == pip_deps
+
+
+def test_environment_yml_installs_the_package_itself():
+    assert re.search(r"^\s+- pip:\n\s+- -e \.$", (ROOT / "environment.yml").read_text(), re.M)
+
+
+def test_readme_has_exactly_two_commands_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```(?:bash|sh|shell)?\n(.*?)```", readme, re.S)
+    commands = [line for block in blocks[:2] for line in block.splitlines() if line.strip()]
+    assert len(commands) == 2, commands
+    test_command = next(c for c in commands if "pytest" in c)
+    assert test_command in (ROOT / ".ci" / "run").read_text()
