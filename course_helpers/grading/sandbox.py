@@ -22,6 +22,7 @@ What the run gets:
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -125,36 +126,41 @@ def _limit_resources(memory_bytes):
     return apply
 
 
-def _kill_tree(pid):
-    """Kill ``pid`` and every process it started (the kernel runs in its own session)."""
-    try:
-        import psutil
-    except ImportError:  # pragma: no cover - psutil comes with ipykernel
-        try:
-            os.killpg(pid, 9)
-        except OSError:
-            pass
-        return
+RUN_TOKEN_ENV = "COURSE_GRADING_RUN"
+
+
+def _kill_run(pid, token):
+    """Kill every process of a run: ``pid``'s tree, and whatever still carries ``token``.
+
+    The kernel runs in a session of its own and is shut down by nbval, so a
+    process the student started (``subprocess.Popen(..., start_new_session=True)``)
+    is no longer in the tree by the end. Every process of the run inherits
+    ``COURSE_GRADING_RUN=<token>`` in its environment, which finds it again, unless
+    the student cleared its environment on purpose (see the package docstring).
+    """
+    import psutil
+
+    victims = []
     try:
         root = psutil.Process(pid)
-        processes = [*root.children(recursive=True), root]
+        victims = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return
-    for process in processes:
+        pass
+    me = os.getuid()
+    for process in psutil.process_iter(["pid", "uids"]):
+        try:
+            if process.info["uids"] is None or process.info["uids"].real != me:
+                continue
+            if process.pid != os.getpid() and process.environ().get(RUN_TOKEN_ENV) == token:
+                victims.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    for process in victims:
         try:
             process.kill()
         except psutil.NoSuchProcess:
             pass
-    psutil.wait_procs(processes, timeout=5)
-
-
-def _descendants(pid):
-    try:
-        import psutil
-
-        return psutil.Process(pid).children(recursive=True)
-    except Exception:
-        return []
+    psutil.wait_procs(victims, timeout=5)
 
 
 def execute_notebook(
@@ -194,7 +200,8 @@ def execute_notebook(
     # An empty config of our own: the course's pyproject addopts (--nbval, sanitizers,
     # testpaths) must not apply to a submission.
     config.write_text("[pytest]\n", encoding="utf-8")
-    extra = {TIMINGS_ENV: str(timings)}
+    token = f"{os.getpid()}-{scratch.name}-{secrets.token_hex(8)}"
+    extra = {TIMINGS_ENV: str(timings), RUN_TOKEN_ENV: token}
     if mpl_cache is not None:
         extra["MPLCONFIGDIR"] = str(mpl_cache)
     env = child_environment(scratch, extra=extra)
@@ -246,7 +253,7 @@ def execute_notebook(
             result.timed_out = True
         finally:
             # Whatever is left (the kernel, a JVM, a student's background process).
-            _kill_tree(process.pid)
+            _kill_run(process.pid, token)
             process.wait()
     result.wall = time.perf_counter() - start
     result.log_tail = _tail(log_path)
