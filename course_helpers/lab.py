@@ -49,14 +49,18 @@ def ensure_kernel(*, out=None):
         Whether it does now.
     """
     out = out or sys.stdout
-    found = environment.kernel_interpreter("python3")
-    if environment.kernel_runs_this_environment(found):
-        return True
-    from ipykernel.kernelspec import install
+    try:
+        if environment.kernel_runs_this_environment(environment.kernel_interpreter("python3")):
+            return True
+        from ipykernel.kernelspec import install
 
-    where = install(kernel_name="python3", prefix=sys.prefix)
-    print(f"Installed this environment's python3 kernel in {where}", file=out)
-    return environment.kernel_runs_this_environment(environment.kernel_interpreter("python3"))
+        where = install(kernel_name="python3", prefix=sys.prefix)
+        print(f"Installed this environment's python3 kernel in {where}", file=out)
+        return environment.kernel_runs_this_environment(environment.kernel_interpreter("python3"))
+    except (ImportError, OSError, RuntimeError) as exc:
+        # The doctor's report below says what is wrong and how to fix it.
+        print(f"Could not set up the python3 kernel: {exc}", file=out)
+        return False
 
 
 def lab_command(folder, extra_args=()):
