@@ -88,9 +88,13 @@ def _get(port, path, *, method="GET", timeout=5):
 
 
 @pytest.fixture
-def lab(tmp_path):
-    """A running ``python -m course_helpers.lab`` on a free port, stopped afterwards."""
+def lab(tmp_path, request):
+    """A running ``python -m course_helpers.lab`` on a free port, stopped afterwards.
+
+    Parametrize it indirectly with a dict of environment variables to change.
+    """
     env, decoy = _decoy_home(tmp_path)
+    env.update(getattr(request, "param", {}))
     port = _free_port()
     log = tmp_path / "lab.log"
     with log.open("w") as out:
@@ -186,3 +190,13 @@ def test_lab_without_notebooks_folder_says_where_to_run(tmp_path, monkeypatch):
     monkeypatch.setattr(lab_module, "__file__", str(tmp_path / "pkg" / "lab.py"))
     assert lab_module.course_folder() is None
     assert lab_module.main(["--no-browser"]) == 2
+
+
+@pytest.mark.parametrize("lab", [{"JAVA_HOME": "/nonexistent-jdk"}], indirect=True)
+def test_lab_starts_without_java_and_says_so(lab):
+    """A student without Java can still do notebooks 03-05."""
+    assert _get(lab["port"], "/api/status") is not None
+    log = lab["log"].read_text()
+    assert "[FAIL] Java: JAVA_HOME=/nonexistent-jdk has no bin/java" in log
+    assert "Starting JupyterLab anyway" in log
+    assert "Traceback" not in log
