@@ -14,7 +14,7 @@ import random
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from course_helpers.authoring import student_copy
+from course_helpers.authoring import BEGIN, END, STUDENT_STUB, student_copy
 
 FAKE_NAME = "99_fake"
 HIDDEN_ANSWER = "The hidden model answer: squares grow faster than the numbers themselves."
@@ -132,16 +132,19 @@ def exercises_of(nb):
 
 
 def solution_code(solution, exercise):
-    """The exercise cell of the solution, markers removed (what a correct student writes)."""
+    """The code between the solution markers of ``exercise`` (what a correct student writes)."""
     source = solution.cells[find(solution, exercise=exercise, role="exercise")].source
-    return "\n".join(line for line in source.splitlines() if "### " not in line)
+    return source.split(BEGIN)[1].split(END)[0].strip("\n")
 
 
 def answer(student, solution, exercise, code=None):
-    """Fill ``exercise`` in the student copy with ``code`` (default: the solution's)."""
-    student.cells[find(student, exercise=exercise, role="exercise")].source = (
-        solution_code(solution, exercise) if code is None else code
-    )
+    """Answer ``exercise`` in the student copy: ``code`` (default: the solution's) replaces
+    the ``# YOUR CODE HERE`` / ``raise NotImplementedError()`` stub, as a student would."""
+    cell = student.cells[find(student, exercise=exercise, role="exercise")]
+    stub = "\n".join(STUDENT_STUB)
+    assert stub in cell.source, f"{exercise}: no stub to replace"
+    code = solution_code(solution, exercise) if code is None else code
+    cell.source = cell.source.replace(stub, code, 1)
     return student
 
 

@@ -329,31 +329,40 @@ def build_graded_notebook(reference, submitted):
     """Return the notebook to execute: the student's cells with the protected cells restored.
 
     Protected cells (``check`` and ``setup``) come from the reference, whatever the
-    student did to them: edited ones are replaced, deleted ones are put back. Each is
-    placed right after the cell that precedes it in the reference (for a check: its
-    exercise), after any cells the student added there, so that deleting, editing or
-    moving cells neither helps nor hurts.
+    student did to them: edited ones are replaced, deleted ones are put back. A kept
+    one stays where the student has it as long as it still comes after the cell that
+    precedes it in the reference (for a check: its exercise). A deleted one, or one
+    moved above that cell, goes right after that cell and after any cells the student
+    added below it. So deleting, editing or moving cells neither helps nor hurts.
     """
     submitted = strip_colab(submitted)
     matched = match_cells(reference, submitted)
     ref_of_sub = {j: i for i, j in matched.items()}
 
-    # Student cells, minus the ones standing for protected cells.
-    placed = []  # list of (ref index or None, cell)
-    restored = []
+    def kept_in_order(i):
+        earlier = [k for k in range(i - 1, -1, -1) if k in matched]
+        return not earlier or matched[earlier[0]] < matched[i]
+
+    placed = []  # list of (reference index or None, cell), in execution order
+    restored, to_insert = [], []
     for j, cell in enumerate(submitted.cells):
         i = ref_of_sub.get(j)
-        if i is not None and reference.is_protected(i):
-            if _normalise_source(cell.source) not in reference.sources(i):
-                restored.append(f"{_describe(reference, i)} (edited: replaced)")
+        if i is None or not reference.is_protected(i):
+            placed.append((i, _student_cell(cell)))
             continue
-        placed.append((i, _student_cell(cell)))
-
-    for i, ref_cell in enumerate(reference.solution.cells):
-        if not reference.is_protected(i):
-            continue
-        if i not in matched:
+        if _normalise_source(cell.source) not in reference.sources(i):
+            restored.append(f"{_describe(reference, i)} (edited: replaced)")
+        if kept_in_order(i):
+            placed.append((i, _protected_cell(reference.solution.cells[i])))
+        else:
+            restored.append(f"{_describe(reference, i)} (moved: put back in place)")
+            to_insert.append(i)
+    for i in range(len(reference.solution.cells)):
+        if reference.is_protected(i) and i not in matched:
             restored.append(f"{_describe(reference, i)} (missing: put back)")
+            to_insert.append(i)
+
+    for i in sorted(to_insert):
         position = 0
         anchors = {ref: pos for pos, (ref, _) in enumerate(placed) if ref is not None}
         earlier = [anchors[k] for k in range(i - 1, -1, -1) if k in anchors]
@@ -361,7 +370,7 @@ def build_graded_notebook(reference, submitted):
             position = earlier[0] + 1
             while position < len(placed) and placed[position][0] is None:
                 position += 1
-        placed.insert(position, (i, _protected_cell(ref_cell)))
+        placed.insert(position, (i, _protected_cell(reference.solution.cells[i])))
 
     nb = nbformat.v4.new_notebook()
     nb.metadata = nbformat.NotebookNode({"course": {"assignment": reference.name}})

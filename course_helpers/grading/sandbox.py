@@ -58,7 +58,8 @@ THREAD_ENV = (
 )
 NOTEBOOK_NAME = "submission.ipynb"
 CHILD_DIR = Path(__file__).resolve().parent / "_child"
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# Colour codes of IPython tracebacks; the JUnit report writes ESC as "#x1B".
+_ANSI = re.compile(r"(?:\x1b|#x1B)\[[0-9;]*[A-Za-z]")
 
 
 @dataclass
