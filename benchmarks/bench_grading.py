@@ -1,0 +1,113 @@
+"""Grading throughput: the same batch graded with -j 1 and with -j 2, and where one submission's time goes.
+
+Usage::
+
+    python benchmarks/bench_grading.py                 # 40 copies of 04_digits_kmeans
+    python benchmarks/bench_grading.py --copies 6      # a quick run
+    python benchmarks/bench_grading.py --assignment 03_blobs_kmeans
+
+Every copy is the student notebook with each exercise answered as in the
+solution (so every check runs), given a different file name. The batch is
+graded twice into fresh output folders, with ``jobs=1`` and ``jobs=2``; the
+ratio of wall times is the figure (target: at most 0.6 on 2 cores). Each
+kernel is pinned to one BLAS/OpenMP thread by the grader, whatever ``-j``,
+which is what keeps two parallel kernels from oversubscribing two cores.
+
+The breakdown comes from the ``-j 1`` run: *kernel start* (nbval starting the
+kernel), *execution* (the cells, as timed around each nbval test), and
+*overhead* (the rest: starting Python and pytest, rebuilding the notebook,
+reading the JUnit report, cleaning up).
+"""
+
+import argparse
+import copy
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from course_helpers.authoring import BEGIN, END, STUDENT_STUB
+from course_helpers.grading import grade_submissions
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def solved_copy(name):
+    """The student notebook with every exercise filled in from the solution."""
+    solution = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
+    student = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    answers = {
+        cell.get("id"): cell.source.split(BEGIN)[1].split(END)[0].strip("\n")
+        for cell in solution.cells
+        if "exercise" in cell.metadata.get("tags", [])
+    }
+    nb = copy.deepcopy(student)
+    for cell in nb.cells:
+        if cell.get("id") in answers:
+            cell.source = cell.source.replace("\n".join(STUDENT_STUB), answers[cell["id"]], 1)
+    return nb
+
+
+def grade(subs, out, jobs, timeout):
+    start = time.perf_counter()
+    results = grade_submissions(subs, out, jobs=jobs, cell_timeout=timeout, progress=False)
+    return time.perf_counter() - start, results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--copies", type=int, default=40)
+    parser.add_argument("--assignment", default="04_digits_kmeans")
+    parser.add_argument("--timeout", type=float, default=300)
+    args = parser.parse_args(argv)
+    if args.copies < 1:
+        parser.error(f"--copies must be at least 1, got {args.copies}")
+
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as folder:
+        folder = Path(folder)
+        subs = folder / "subs"
+        subs.mkdir()
+        nb = solved_copy(args.assignment)
+        for index in range(args.copies):
+            nbformat.write(nb, subs / f"Student{index:03d}_Name_{args.assignment}.ipynb")
+
+        serial, serial_results = grade(subs, folder / "out-j1", 1, args.timeout)
+        parallel, parallel_results = grade(subs, folder / "out-j2", 2, args.timeout)
+
+    def totals(results):
+        return sorted((r.submission, r.status, r.total) for r in results)
+
+    statuses = {r.status for r in serial_results + parallel_results}
+    full = {r.total == r.max_total for r in serial_results + parallel_results}
+    same = totals(serial_results) == totals(parallel_results)
+    print(f"assignment {args.assignment}, {args.copies} copies, 2 cores")
+    print(f"  -j 1: {serial:7.1f} s  ({serial / args.copies:.2f} s per submission)")
+    print(f"  -j 2: {parallel:7.1f} s  ({parallel / args.copies:.2f} s per submission)")
+    print(f"  ratio -j 2 / -j 1: {parallel / serial:.2f}  (target <= 0.6)")
+    print(
+        f"  statuses {sorted(statuses)}; all full marks: {full == {True}}; "
+        f"same rows with -j 1 and -j 2: {same}"
+    )
+
+    def mean(values):
+        return statistics.fmean(values) if values else float("nan")
+
+    kernel = mean([r.kernel_start for r in serial_results])
+    execution = mean([r.execution for r in serial_results])
+    seconds = mean([r.seconds for r in serial_results])
+    print("one submission (-j 1, mean):")
+    print(f"  kernel start {kernel:5.2f} s")
+    print(f"  execution    {execution:5.2f} s  (all cells, including the notebook's imports)")
+    print(
+        f"  overhead     {seconds - kernel - execution:5.2f} s  (Python + pytest start, "
+        "rebuild, report, clean-up)"
+    )
+    print(f"  total        {seconds:5.2f} s")
+    return 0 if statuses == {"graded"} and full == {True} and same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
