@@ -18,8 +18,10 @@ times faster than the seed notebooks' Python UDFs (see
   mixture (how *likely* the row is), from the model's weights and Gaussians.
 """
 
+import contextlib
 import os
 import sys
+import tempfile
 
 import numpy as np
 
@@ -30,6 +32,7 @@ __all__ = [
     "distance_to_centre",
     "get_spark",
     "gmm_parameters",
+    "jvm_log_path",
     "max_posterior",
     "mixture_log_likelihood",
     "results_path",
@@ -68,8 +71,50 @@ def spark_mode(*, master=None, remote=None):
     return "master", DEFAULT_MASTER
 
 
+def jvm_log_path():
+    """Return the file that receives the output of a JVM started by :func:`get_spark`."""
+    return os.path.join(tempfile.gettempdir(), f"course-spark-jvm-{os.getpid()}.log")
+
+
+@contextlib.contextmanager
+def _jvm_output_to(path):
+    """Point file descriptors 1 and 2 at ``path`` while a JVM is being spawned.
+
+    The JVM inherits the descriptors it is started with. In Jupyter they are
+    captured and shown in whatever cell runs, so Spark's start-up banner and
+    native-library notices would land in random cells; the JVM keeps writing
+    to ``path`` instead, and the kernel's own output is restored at once.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    saved = []
+    try:
+        with open(path, "ab") as log:
+            for fd in (1, 2):
+                saved.append((fd, os.dup(fd)))
+                os.dup2(log.fileno(), fd)
+            yield
+    finally:
+        for fd, copy in saved:
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
+def _jvm_running():
+    from pyspark import SparkContext
+
+    return SparkContext._gateway is not None
+
+
 def get_spark(
-    app_name="anomaly-course", *, master=None, remote=None, config=None, log_level="ERROR"
+    app_name="anomaly-course",
+    *,
+    master=None,
+    remote=None,
+    config=None,
+    log_level="ERROR",
+    quiet_jvm=True,
 ):
     """Start (or return the running) SparkSession, embedded or on a cluster.
 
@@ -101,6 +146,10 @@ def get_spark(
     log_level : str, default="ERROR"
         Level of Spark's own log. Not applied over Spark Connect, where the
         server owns its log.
+    quiet_jvm : bool, default=True
+        Send the output of a JVM started here (start-up banner, native
+        library notices, log lines) to the file :func:`jvm_log_path` instead
+        of the notebook. Look there when something goes wrong in the JVM.
 
     Returns
     -------
@@ -131,7 +180,19 @@ def get_spark(
     settings.update(config or {})
     for key, value in settings.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    starts_jvm = not (mode == "remote" and url.startswith("sc://")) and not _jvm_running()
+    redirect = (
+        _jvm_output_to(jvm_log_path()) if quiet_jvm and starts_jvm else contextlib.nullcontext()
+    )
+    try:
+        with redirect:
+            spark = builder.getOrCreate()
+    except Exception as exc:
+        if "JAVA_GATEWAY_EXITED" in str(exc) and quiet_jvm:
+            raise RuntimeError(
+                f"the Spark JVM exited while starting; its output is in {jvm_log_path()}"
+            ) from exc
+        raise
     if mode == "master":
         spark.sparkContext.setLogLevel(log_level)
     return spark
