@@ -13,6 +13,11 @@ ratio of wall times is the figure (target: at most 0.6 on 2 cores). Each
 kernel is pinned to one BLAS/OpenMP thread by the grader, whatever ``-j``,
 which is what keeps two parallel kernels from oversubscribing two cores.
 
+The CPU seconds per submission (the grading processes' user + system time)
+show whether running two at once makes each one more expensive, which is what
+oversubscribed threads do; unlike wall time, they hardly depend on what else
+the machine is running.
+
 The breakdown comes from the ``-j 1`` run: *kernel start* (nbval starting the
 kernel), *execution* (the cells, as timed around each nbval test), and
 *overhead* (the rest: starting Python and pytest, rebuilding the notebook,
@@ -21,6 +26,8 @@ reading the JUnit report, cleaning up).
 
 import argparse
 import copy
+import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -51,10 +58,16 @@ def solved_copy(name):
     return nb
 
 
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def grade(subs, out, jobs, timeout):
-    start = time.perf_counter()
+    """Grade the folder; return (wall seconds, CPU seconds of the graders' processes, results)."""
+    cpu, start = _children_cpu(), time.perf_counter()
     results = grade_submissions(subs, out, jobs=jobs, cell_timeout=timeout, progress=False)
-    return time.perf_counter() - start, results
+    return time.perf_counter() - start, _children_cpu() - cpu, results
 
 
 def main(argv=None):
@@ -74,8 +87,10 @@ def main(argv=None):
         for index in range(args.copies):
             nbformat.write(nb, subs / f"Student{index:03d}_Name_{args.assignment}.ipynb")
 
-        serial, serial_results = grade(subs, folder / "out-j1", 1, args.timeout)
-        parallel, parallel_results = grade(subs, folder / "out-j2", 2, args.timeout)
+        load_before = os.getloadavg()[0]
+        serial, serial_cpu, serial_results = grade(subs, folder / "out-j1", 1, args.timeout)
+        parallel, parallel_cpu, parallel_results = grade(subs, folder / "out-j2", 2, args.timeout)
+        load_after = os.getloadavg()[0]
 
     def totals(results):
         return sorted((r.submission, r.status, r.total) for r in results)
@@ -83,9 +98,15 @@ def main(argv=None):
     statuses = {r.status for r in serial_results + parallel_results}
     full = {r.total == r.max_total for r in serial_results + parallel_results}
     same = totals(serial_results) == totals(parallel_results)
-    print(f"assignment {args.assignment}, {args.copies} copies, 2 cores")
-    print(f"  -j 1: {serial:7.1f} s  ({serial / args.copies:.2f} s per submission)")
-    print(f"  -j 2: {parallel:7.1f} s  ({parallel / args.copies:.2f} s per submission)")
+    print(
+        f"assignment {args.assignment}, {args.copies} copies, {os.cpu_count()} cores, "
+        f"load average {load_before:.1f} before, {load_after:.1f} after"
+    )
+    for label, wall, cpu in (("-j 1", serial, serial_cpu), ("-j 2", parallel, parallel_cpu)):
+        print(
+            f"  {label}: {wall:7.1f} s  ({wall / args.copies:.2f} s wall and "
+            f"{cpu / args.copies:.2f} s CPU per submission)"
+        )
     print(f"  ratio -j 2 / -j 1: {parallel / serial:.2f}  (target <= 0.6)")
     print(
         f"  statuses {sorted(statuses)}; all full marks: {full == {True}}; "

@@ -22,6 +22,8 @@ import nbformat
 from ..authoring import EMPTY_ANSWER, student_copy
 
 PROTECTED_TAGS = ("check", "setup")
+#: Larger handed-in files are not read (a notebook with huge saved outputs, or not a notebook).
+MAX_BYTES = 200 * 2**20
 ROLE_TAGS = ("check", "setup", "exercise", "answer", "question", "colab-badge")
 
 # Notebook- and cell-level metadata that Colab (or other front ends) add and
@@ -140,6 +142,12 @@ def read_submission(path):
         With a one-line reason: not JSON, not a notebook, or invalid.
     """
     path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise UnreadableNotebook(
+            f"{size / 2**20:.0f} MB is too large for a notebook (limit {MAX_BYTES // 2**20} MB): "
+            "clear its outputs and hand it in again"
+        )
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:

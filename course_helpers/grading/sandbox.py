@@ -45,6 +45,7 @@ ALLOWED_ENV = (
     "TZ",
     "JAVA_HOME",
     "SPARK_HOME",
+    "SPARK_LOCAL_IP",
     "SYSTEMROOT",
 )
 #: Variables that pin thread pools to one thread per kernel.
@@ -93,6 +94,8 @@ def child_environment(scratch, *, extra=None):
     env.update(
         HOME=str(home),
         TMPDIR=str(home / "tmp"),
+        # Spark's shuffle and block files go to the scratch folder too (not /tmp).
+        SPARK_LOCAL_DIRS=str(home / "tmp"),
         IPYTHONDIR=str(home / ".ipython"),
         JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
         JUPYTER_DATA_DIR=str(home / ".local" / "share" / "jupyter"),
