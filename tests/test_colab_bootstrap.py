@@ -38,7 +38,11 @@ def fake_colab(monkeypatch, tmp_path):
     bin_dir.mkdir()
     jvm.mkdir()
     monkeypatch.setenv("PATH", str(bin_dir))
-    monkeypatch.delenv("JAVA_HOME", raising=False)
+    # ensure_java_on_colab() sets JAVA_HOME itself. monkeypatch only restores what it has
+    # recorded, and deleting an absent variable records nothing: set it first, so that the
+    # fake JDK never leaks into later tests (Spark would start the fake java).
+    monkeypatch.setenv("JAVA_HOME", "")
+    monkeypatch.delenv("JAVA_HOME")
     monkeypatch.setattr(environment, "JVM_ROOT", str(jvm))
     return types.SimpleNamespace(bin=bin_dir, jvm=jvm, apt_log=tmp_path / "apt.log")
 
