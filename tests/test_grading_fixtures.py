@@ -22,6 +22,11 @@ REPO = Path(__file__).resolve().parents[1]
 NAME = "04_digits_kmeans"
 FIRST, LAST = "digits-normal-distances", "digits-fp-fn"
 CELL_TIMEOUT = 20
+#: Other notebooks graded in the same batch: the solution must get full marks and the
+#: student copy zero. The Spark notebooks (a JVM each) and 05_digits_tsne (t-SNE cells longer
+#: than CELL_TIMEOUT) work the same way but would make this batch minutes longer; nbval
+#: executes their solutions elsewhere in the suite, and test_checks.py tests their checks.
+OTHER_NOTEBOOKS = ("03_blobs_kmeans",)
 
 # Realistic wrong answers to the last exercise.
 COUNTS_ALL_FLAGGED = (
@@ -93,6 +98,13 @@ def make_submissions(folder):
         ),
     )
     assert after_first_check  # the first check exists in the solution
+    for other in OTHER_NOTEBOOKS:
+        (folder / f"solution_{other}.ipynb").write_bytes(
+            (REPO / "solutions" / f"{other}.ipynb").read_bytes()
+        )
+        (folder / f"student_{other}.ipynb").write_bytes(
+            (REPO / "notebooks" / f"{other}.ipynb").read_bytes()
+        )
     return solution
 
 
@@ -110,7 +122,12 @@ def batch(tmp_path_factory):
     with open(out / "grades.csv", encoding="utf-8", newline="") as stream:
         rows = {row["submission"]: row for row in csv.DictReader(stream)}
     points = exercises_of(solution)
+    others = {
+        name: exercises_of(nbformat.read(REPO / "solutions" / f"{name}.ipynb", as_version=4))
+        for name in OTHER_NOTEBOOKS
+    }
     return {
+        "others": others,
         "subs": subs,
         "out": out,
         "root": root,
@@ -197,6 +214,19 @@ def test_10_files_written_by_a_cell_stay_in_its_scratch_folder(batch):
     expected_out |= {f"out/feedback/{Path(n).stem}.md" for n in batch["before"]}
     expected_subs = {"subs"} | {f"subs/{n}" for n in batch["before"]}
     assert set(everything) == expected_out | expected_subs | {"scratch"}
+
+
+@pytest.mark.parametrize("name", OTHER_NOTEBOOKS)
+def test_other_notebooks_full_marks_for_the_solution_zero_for_the_student_copy(batch, name):
+    points = batch["others"][name]
+    assert points, f"{name} has no check cell"
+    for prefix, expected_total in (("solution", sum(points.values())), ("student", 0)):
+        row = batch["rows"][f"{prefix}_{name}.ipynb"]
+        assert (row["status"], row["assignment"]) == ("graded", name), row
+        assert float(row["total"]) == expected_total, row
+        assert float(row["max_total"]) == sum(points.values())
+        for exercise, possible in points.items():
+            assert float(row[exercise]) == (possible if prefix == "solution" else 0), row
 
 
 def test_handed_in_files_are_byte_for_byte_unchanged(batch):

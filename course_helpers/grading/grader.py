@@ -125,12 +125,13 @@ def hint_for(check_outcome, exercise_outcome, cell_timeout):
     if "Timeout of" in message:
         return f"stopped: this cell ran longer than {cell_timeout:g} s"
     line = _error_line(message)
+    exercise_failed = exercise_outcome is not None and exercise_outcome.state == "failed"
+    exercise_error = _error_line(exercise_outcome.message) if exercise_failed else ""
+    if "NotImplementedError" in exercise_error:
+        return "not attempted yet: the exercise cell still raises NotImplementedError"
     if _NOT_YET in line:
         return _shorten(line.split(_NOT_YET, 1)[1].strip())
-    if exercise_outcome is not None and exercise_outcome.state == "failed":
-        exercise_error = _error_line(exercise_outcome.message)
-        if "NotImplementedError" in exercise_error:
-            return "not attempted yet: the exercise cell still raises NotImplementedError"
+    if exercise_failed:
         if "Timeout of" in exercise_outcome.message:
             return f"the exercise cell ran longer than {cell_timeout:g} s and was stopped"
         return _shorten(f"the exercise cell failed ({exercise_error}), so the check could not run")
@@ -388,20 +389,26 @@ def grade_submissions(
             futures = [
                 pool.submit(work, index, path, name) for index, (path, name) in enumerate(todo)
             ]
-            for future in as_completed(futures):
-                result = future.result()
-                reference = references.get(result.assignment)
-                with lock:
-                    results.append(result)
-                    grade_rows[result.submission] = gradebook.grade_row(result)
-                    answer_rows[result.submission] = gradebook.answer_row(result)
-                    gradebook.write_atomic(
-                        out_dir / "feedback" / gradebook.feedback_name(result.submission),
-                        gradebook.feedback_markdown(result, reference),
-                    )
-                    write_outputs()
-                bar.set_postfix_str(f"{result.submission}: {result.status}", refresh=False)
-                bar.update()
+            try:
+                for future in as_completed(futures):
+                    result = future.result()
+                    reference = references.get(result.assignment)
+                    with lock:
+                        results.append(result)
+                        grade_rows[result.submission] = gradebook.grade_row(result)
+                        answer_rows[result.submission] = gradebook.answer_row(result)
+                        gradebook.write_atomic(
+                            out_dir / "feedback" / gradebook.feedback_name(result.submission),
+                            gradebook.feedback_markdown(result, reference),
+                        )
+                        write_outputs()
+                    bar.set_postfix_str(f"{result.submission}: {result.status}", refresh=False)
+                    bar.update()
+            except BaseException:
+                # Ctrl-C: drop the submissions not started; the running ones finish, and
+                # every row written so far stays in grades.csv.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
         bar.close()
         with lock:
             write_outputs()
