@@ -231,12 +231,17 @@ def _literal_array(values):
 def distance_to_centre(centres, *, features_col="features", cluster_col="cluster"):
     """Column: Euclidean distance from each row's features to its assigned centre.
 
-    The JVM evaluates it (no Python worker)::
+    The JVM evaluates it (no Python worker), coordinate by coordinate::
 
-        sqrt(aggregate(zip_with(vector_to_array(features),
-                                element_at(centres, cluster + 1),
-                                (a, b) -> (a - b) * (a - b)),
-                       0D, (s, x) -> s + x))
+        x = vector_to_array(features)
+        sqrt((x[1] - element_at(array(c[0][0], c[1][0], ...), cluster + 1))^2 + ...)
+
+    Notebook 01 teaches the same distance with ``zip_with`` and ``aggregate``
+    on whole arrays. That form is shorter to write, but Spark evaluates its
+    lambdas without code generation; plain arithmetic on the coordinates is
+    compiled, and about twice as fast (``benchmarks/bench_spark_distance.py``
+    times both). Both add the squares in the same order, so they give the same
+    numbers to the last bit.
 
     Parameters
     ----------
@@ -259,13 +264,17 @@ def distance_to_centre(centres, *, features_col="features", cluster_col="cluster
         raise ValueError(f"centres must be 2-D (n_clusters, n_features), got shape {centres.shape}")
     if not np.isfinite(centres).all():
         raise ValueError("centres contain NaN or inf")
-    centre_table = F.array(*[_literal_array(centre) for centre in centres])
-    squared = F.zip_with(
-        vector_to_array(F.col(features_col)),
-        F.element_at(centre_table, F.col(cluster_col) + 1),
-        lambda a, b: (a - b) * (a - b),
-    )
-    return F.sqrt(F.aggregate(squared, F.lit(0.0), lambda total, x: total + x))
+    features = vector_to_array(F.col(features_col))
+    index = F.col(cluster_col) + 1  # SQL arrays count from 1, clusters from 0
+    total = None
+    for i in range(centres.shape[1]):
+        # The i-th coordinate of the row's own centre, picked from a literal array.
+        difference = F.element_at(features, i + 1) - F.element_at(
+            _literal_array(centres[:, i]), index
+        )
+        square = difference * difference
+        total = square if total is None else total + square
+    return F.sqrt(total)
 
 
 def max_posterior(probability_col="probability"):

@@ -73,7 +73,16 @@ def distance_column(df_clustered, *, kmeans_model, features_col="features", clus
         "your distance is right only if it is computed by a Python UDF, which ships every row "
         "to Python: build it from Spark's own functions (vector_to_array, zip_with, aggregate)",
     )
-    data = collect_arrays(df_clustered, [features_col, cluster_col, "distance"])
+    try:
+        data = collect_arrays(df_clustered, [features_col, cluster_col, "distance"])
+    except Exception as exc:  # Spark's own error, raised while computing the column
+        message = str(exc)
+        fail_unless(
+            "INVALID_INDEX_OF_ZERO" not in message and "INVALID_ARRAY_INDEX" not in message,
+            "Spark could not pick the centre: element_at counts from 1 (element_at(array, 1) "
+            "is the first element), while the cluster numbers count from 0",
+        )
+        raise
     features, clusters, given = data[features_col], data[cluster_col].astype(int), data["distance"]
     fail_unless(
         np.isfinite(given).all(),
