@@ -184,6 +184,7 @@ def test_05_invalid_json_is_unreadable_not_zero(batch):
 def test_06_infinite_loop_times_out_and_the_batch_goes_on(batch):
     row = check_row(batch, "06_infinite_loop.ipynb", "timeout", {FIRST: True, LAST: False})
     assert float(row["seconds"]) >= CELL_TIMEOUT
+    assert "endless loop" in feedback(batch, "06_infinite_loop.ipynb")
     graded = [r for r in batch["rows"].values() if r["status"] == "graded"]
     assert len(graded) >= 6
 

@@ -113,27 +113,28 @@ def _shorten(text, limit=300):
 
 def hint_for(check_outcome, exercise_outcome, cell_timeout):
     """A one-line hint for a failed check, from the check's own message when there is one."""
+    exercise_failed = exercise_outcome is not None and exercise_outcome.state == "failed"
+    exercise_message = exercise_outcome.message if exercise_failed else ""
+    exercise_error = _error_line(exercise_message) if exercise_failed else ""
+    if "Timeout of" in exercise_message:
+        return f"the exercise cell ran longer than {cell_timeout:g} s and was stopped (an endless loop?)"
+    if "NotImplementedError" in exercise_error:
+        return "not attempted yet: the exercise cell still raises NotImplementedError"
     if check_outcome is None:
         return "not run: the notebook was stopped before this check"
     if check_outcome.state == "skipped":
-        return "not run: an earlier cell timed out or the kernel died"
+        return "not run: an earlier cell timed out"
     message = check_outcome.message
     if "KernelDied" in message or "kernel died" in message:
         return "not run: the kernel died in this cell (os._exit, a crash or the memory limit)"
     if "Kernel dead on test start" in message:
         return "not run: the kernel had died in an earlier cell"
     if "Timeout of" in message:
-        return f"stopped: this cell ran longer than {cell_timeout:g} s"
+        return f"stopped: this check ran longer than {cell_timeout:g} s"
     line = _error_line(message)
-    exercise_failed = exercise_outcome is not None and exercise_outcome.state == "failed"
-    exercise_error = _error_line(exercise_outcome.message) if exercise_failed else ""
-    if "NotImplementedError" in exercise_error:
-        return "not attempted yet: the exercise cell still raises NotImplementedError"
     if _NOT_YET in line:
         return _shorten(line.split(_NOT_YET, 1)[1].strip())
     if exercise_failed:
-        if "Timeout of" in exercise_outcome.message:
-            return f"the exercise cell ran longer than {cell_timeout:g} s and was stopped"
         return _shorten(f"the exercise cell failed ({exercise_error}), so the check could not run")
     return _shorten(f"the check could not run: {line}")
 
