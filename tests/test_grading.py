@@ -329,3 +329,27 @@ def test_the_environment_of_a_run_is_an_allow_list(tmp_path):
         del os.environ[SECRET]
     assert SECRET not in env
     assert env["HOME"].startswith(str(tmp_path)) and env["OMP_NUM_THREADS"] == "1"
+
+
+def test_a_run_past_its_wall_clock_limit_is_killed_whole(tmp_path):
+    import time
+
+    import psutil
+
+    from course_helpers.grading.sandbox import execute_notebook
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import subprocess\nsubprocess.Popen(['sleep', '613.5'])"),
+        nbformat.v4.new_code_cell("import time\ntime.sleep(120)"),
+    ]
+    start = time.perf_counter()
+    result = execute_notebook(
+        nb, tmp_path / "run", cell_timeout=300, total_timeout=8, memory_bytes=None
+    )
+    assert result.killed and result.timed_out
+    assert time.perf_counter() - start < 60
+    leftovers = [
+        p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "613.5"]
+    ]
+    assert leftovers == []

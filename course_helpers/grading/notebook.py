@@ -158,10 +158,15 @@ def read_submission(path):
         raise UnreadableNotebook(
             f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
-    if not isinstance(raw, dict) or "cells" not in raw or "nbformat" not in raw:
+    if (
+        not isinstance(raw, dict)
+        or "nbformat" not in raw
+        or not ("cells" in raw or "worksheets" in raw)
+    ):
         raise UnreadableNotebook("valid JSON, but not a Jupyter notebook (no 'cells'/'nbformat')")
-    if raw.get("nbformat") != 4:
-        raise UnreadableNotebook(f"nbformat {raw.get('nbformat')!r} is not supported (4 is)")
+    if raw.get("nbformat") not in (3, 4):
+        # nbformat upgrades version 3 to 4 in memory; older ones are not notebooks of ours.
+        raise UnreadableNotebook(f"nbformat {raw.get('nbformat')!r} is not supported (3 and 4 are)")
     try:
         nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
