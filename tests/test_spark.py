@@ -26,6 +26,7 @@ from course_helpers.spark import (
     distance_to_centre,
     get_spark,
     gmm_parameters,
+    jvm_log_path,
     max_posterior,
     mixture_log_likelihood,
     results_path,
@@ -99,12 +100,27 @@ def test_session_runs_python_workers_with_this_interpreter(spark):
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType
 
-    assert os.environ["PYSPARK_PYTHON"] == sys.executable or "PYSPARK_PYTHON" in os.environ
+    # get_spark sets it to this interpreter unless the user chose one before.
+    assert os.environ.get("PYSPARK_PYTHON")
     # A Python UDF (Arrow-based since pyspark 4.2) runs, so the workers found pyarrow.
     where = F.udf(lambda _: sys.executable, StringType())
     (row,) = spark.range(1).select(where("id").alias("python")).collect()
     assert row["python"] == os.environ["PYSPARK_PYTHON"]
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+
+
+def test_get_spark_points_python_workers_at_this_interpreter(spark, monkeypatch):
+    monkeypatch.delenv("PYSPARK_PYTHON")
+    monkeypatch.delenv("PYSPARK_DRIVER_PYTHON", raising=False)
+    again = get_spark("course-tests", master="local[2]", config=TEST_CONFIG)
+    assert again.sparkContext is spark.sparkContext  # the running session is reused
+    assert os.environ["PYSPARK_PYTHON"] == sys.executable
+    assert os.environ["PYSPARK_DRIVER_PYTHON"] == sys.executable
+
+
+def test_jvm_output_goes_to_the_log_file_not_the_notebook(spark):
+    # The JVM's start-up banner (log4j profile, log level notice) went to the file.
+    assert "log4j" in Path(jvm_log_path()).read_text(errors="replace")
 
 
 def test_missing_java_is_a_clear_error(monkeypatch, tmp_path):
