@@ -125,7 +125,9 @@ def hint_for(check_outcome, exercise_outcome, cell_timeout):
     if check_outcome is None:
         return "not run: the notebook was stopped before this check"
     if check_outcome.state == "skipped":
-        return "not run: an earlier cell timed out"
+        # nbval marks every cell after a timeout as expected to fail, and then reports
+        # a failure without its error (one that passes still counts).
+        return "did not pass; an earlier cell had timed out, so its error is not shown"
     message = check_outcome.message
     if "KernelDied" in message or "kernel died" in message:
         return "not run: the kernel died in this cell (os._exit, a crash or the memory limit)"
