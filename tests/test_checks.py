@@ -287,11 +287,6 @@ def test_spark_kmeans_distance_column(kmeans_runs, capsys):
     rejects(check, clustered, kmeans_model=model, match="no column 'distance'")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="spark_kmeans.distance_column lets Spark's INVALID_INDEX_OF_ZERO error through "
-    "(ANSI mode): it should catch it and say that element_at counts from 1",
-)
 def test_spark_kmeans_distance_off_by_one_gets_a_hint(kmeans_runs):
     from course_helpers.checks import spark_kmeans
 
