@@ -141,6 +141,7 @@ COLAB_VERSIONS = {
     "nbformat": "5.10.4",
     "tqdm": "4.67.1",
     "threadpoolctl": "3.6.0",
+    "psutil": "5.9.5",  # ipykernel depends on it, so every Colab kernel has it
     "ipykernel": "6.17.1",  # older than the local minimum, and Colab's own
     "jupyterlab": None,
     "nbval": None,
