@@ -340,25 +340,14 @@ def stale_imports(distributions):
 
 
 def bundled_data_path():
-    """Return the path of the bundled market data, or None when it cannot be found."""
+    """Return the path of the bundled market data as a string, or None when it is missing."""
+    # Imported here: market_data needs pandas, and this module must stay light (see above).
+    from .market_data import bundled_data_path as find_bundled_data
+
     try:
-        market_data = importlib.import_module("course_helpers.market_data")
-    except ImportError:
-        market_data = None
-    finder = getattr(market_data, "bundled_data_path", None)
-    if finder is not None:
-        try:
-            path = finder()
-        except (OSError, ValueError):
-            return None
-        return str(path) if os.path.exists(path) else None
-    # Until the market-data module exists: the package's data folder, then the checkout's.
-    package = os.path.dirname(os.path.abspath(__file__))
-    for folder in (os.path.join(package, "data"), os.path.join(os.path.dirname(package), "data")):
-        found = sorted(glob.glob(os.path.join(folder, "*.csv")))
-        if found:
-            return found[0]
-    return None
+        return str(find_bundled_data())
+    except FileNotFoundError:
+        return None
 
 
 def prepare_notebook():
