@@ -21,11 +21,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from seed_procedure import seed_count
+from seed_procedure import blobs_demo, seed_count
 
 from course_helpers import cluster_radii, confusion_counts, flag_anomalies
 
@@ -48,8 +47,7 @@ def main(argv=None):
     if args.points < 10:
         parser.error(f"--points must be at least 10, got {args.points}")
 
-    X_train, _ = make_blobs(n_samples=300, centers=3, cluster_std=0.4, random_state=0)
-    kmeans = KMeans(n_clusters=3, n_init=10, random_state=0).fit(X_train)
+    kmeans, X_train, _ = blobs_demo()
     radii = cluster_radii(kmeans, X_train, percentile=99)
     n_normal = args.points // 2
     X_normal, _ = make_blobs(n_samples=n_normal, centers=3, cluster_std=0.4, random_state=0)

@@ -6,6 +6,16 @@ baseline of benchmarks/bench_counting.py.
 """
 
 import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
+
+
+def blobs_demo():
+    """The blobs demo of notebook 03: ``(kmeans, X_train, X_anomaly)``, seeded as there."""
+    X_train, _ = make_blobs(n_samples=300, centers=3, cluster_std=0.40, random_state=0)
+    X_anomaly, _ = make_blobs(n_samples=300, centers=2, cluster_std=0.40, random_state=1)
+    kmeans = KMeans(n_clusters=3, n_init=10, random_state=0).fit(X_train)
+    return kmeans, X_train, X_anomaly
 
 
 def seed_radii(kmeans, X_normal, percentile_threshold):

@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from seed_procedure import seed_count, seed_radii
+from seed_procedure import blobs_demo, seed_count, seed_radii
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.datasets import load_digits, make_blobs
 
@@ -23,10 +23,7 @@ from course_helpers import (
 
 @pytest.fixture(scope="module")
 def blobs():
-    X_train, _ = make_blobs(n_samples=300, centers=3, cluster_std=0.4, random_state=0)
-    X_anomaly, _ = make_blobs(n_samples=300, centers=2, cluster_std=0.4, random_state=1)
-    kmeans = KMeans(n_clusters=3, n_init=10, random_state=0).fit(X_train)
-    return kmeans, X_train, X_anomaly
+    return blobs_demo()
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import pkgutil
 
 import numpy as np
 import pytest
+from seed_procedure import blobs_demo
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits, make_blobs
 
@@ -47,9 +48,7 @@ def accepts(check, capsys, *args, **kwargs):
 
 @pytest.fixture(scope="module")
 def blobs_setup():
-    X_train, _ = make_blobs(n_samples=300, centers=3, cluster_std=0.40, random_state=0)
-    X_anomaly, _ = make_blobs(n_samples=300, centers=2, cluster_std=0.40, random_state=1)
-    kmeans = KMeans(n_clusters=3, n_init=10, random_state=0).fit(X_train)
+    kmeans, X_train, X_anomaly = blobs_demo()
     return X_train, X_anomaly, kmeans
 
 

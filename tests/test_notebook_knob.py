@@ -12,17 +12,13 @@ from pathlib import Path
 import nbformat
 import numpy as np
 from nbclient import NotebookClient
-from seed_procedure import seed_count, seed_radii
-from sklearn.cluster import KMeans
-from sklearn.datasets import make_blobs
+from seed_procedure import blobs_demo, seed_count, seed_radii
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def expected_fp_fn(percentile):
-    X_train, _ = make_blobs(n_samples=300, centers=3, cluster_std=0.40, random_state=0)
-    X_anomaly, _ = make_blobs(n_samples=300, centers=2, cluster_std=0.40, random_state=1)
-    kmeans = KMeans(n_clusters=3, n_init=10, random_state=0).fit(X_train)
+    kmeans, X_train, X_anomaly = blobs_demo()
     radii = seed_radii(kmeans, X_train, percentile)
     combined = [*kmeans.transform(X_train), *kmeans.transform(X_anomaly)]
     labels = [*kmeans.predict(X_train), *kmeans.predict(X_anomaly)]
