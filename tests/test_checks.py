@@ -3,13 +3,16 @@
 Each wrong answer is one a student would plausibly write (predict instead of
 transform, the wrong percentile, one global radius, distances on the wrong data,
 swapped counts, a Python UDF, ...). The right answers are written here the way a
-student would write them, not taken from the checks. The last test fails when a
-check function is added without a test here.
+student would write them, not taken from the checks.
+
+Every case is judged twice, the two ways a check is used: in the kernel, as the
+student sees it, and the grader's way, from the plain answer and reference that
+the check sends out of the kernel (through JSON, as on the wire). The two
+verdicts must agree. The last test fails when an exercise has no test here.
 """
 
-import importlib
-import inspect
-import pkgutil
+import json
+import re
 
 import numpy as np
 import pytest
@@ -18,28 +21,50 @@ from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits, make_blobs
 
 import course_helpers.checks as checks_package
-from course_helpers.checks import CheckFailed, blobs, digits, tsne
+from course_helpers.checks import blobs, digits, judge_answer, judge_for, tsne
+from course_helpers.checks.plain import from_plain
 
-#: module.function -> the tests below that exercise it
-COVERED = {
-    "blobs.radii",
-    "digits.normal_distances",
-    "digits.false_positives_negatives",
-    "tsne.abnormal_embedding",
-    "spark_kmeans.best_seed",
-    "spark_kmeans.distance_column",
-    "spark_gmm.max_probability_column",
-    "spark_gmm.loglik_flags",
-}
+#: exercise ids that the tests below judge (filled in as they run)
+TESTED = set()
+
+
+def judged_both_ways(check, *args, **kwargs):
+    """Run ``check`` in the kernel's way and in the grader's way: ``(passed, message)``."""
+    sent = []
+    mp = pytest.MonkeyPatch()
+    mp.setenv(checks_package.GRADING_MODE_ENV, "reference")
+    mp.setattr(checks_package, "_send", lambda exercise, payload: sent.append((exercise, payload)))
+    try:
+        check(*args, **kwargs)
+        in_kernel = (True, None)
+    except checks_package.CheckFailed as exc:
+        in_kernel = (False, str(exc))
+    finally:
+        mp.undo()
+    assert len(sent) == 1, "a check sends exactly one answer"
+    exercise, payload = sent[0]
+    TESTED.add(exercise)
+    wire = json.loads(json.dumps(payload, allow_nan=False))
+    assert wire["passed"] == in_kernel[0]
+    graded = judge_answer(
+        judge_for(exercise), from_plain(wire["answer"]), from_plain(wire["reference"])
+    )
+    assert graded[0] == in_kernel[0], (graded, in_kernel)
+    if not in_kernel[0]:
+        assert graded[1] == in_kernel[1]
+    return graded
 
 
 def rejects(check, *args, match, **kwargs):
-    with pytest.raises(CheckFailed, match=match):
-        check(*args, **kwargs)
+    ok, message = judged_both_ways(check, *args, **kwargs)
+    assert not ok, f"accepted a wrong answer: {message}"
+    assert re.search(match, message), message
 
 
 def accepts(check, capsys, *args, **kwargs):
-    check(*args, **kwargs)
+    ok, message = judged_both_ways(check, *args, **kwargs)
+    assert ok, f"rejected a right answer: {message}"
+    check(*args, **kwargs)  # and as a student runs it: one success line
     assert capsys.readouterr().out.startswith("✓")
 
 
@@ -383,14 +408,25 @@ def test_spark_gmm_loglik_flags(spark, capsys):
 # --- every check is covered -----------------------------------------------------------------
 
 
-def test_every_check_function_has_a_test_here():
-    found = set()
+def test_every_exercise_has_a_test_here():
+    """Runs last in this file: every exercise with a judge was judged above."""
+    import importlib
+    import pkgutil
+
+    judged = set()
     for module_info in pkgutil.iter_modules(checks_package.__path__):
-        if module_info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"course_helpers.checks.{module_info.name}")
-        for name, function in inspect.getmembers(module, inspect.isfunction):
-            if function.__module__ == module.__name__ and not name.startswith("_"):
-                found.add(f"{module_info.name}.{name}")
-    assert found - COVERED == set(), "write a right and a wrong answer for these checks"
-    assert COVERED - found == set(), "these checks no longer exist"
+        if not module_info.name.startswith("_"):
+            module = importlib.import_module(f"course_helpers.checks.{module_info.name}")
+            judged |= set(getattr(module, "JUDGES", {}))
+    if not TESTED:
+        pytest.skip("run the whole file: the other tests fill TESTED")
+    untested = judged - TESTED
+    if any(e.startswith(("kmeans-", "gmm-")) for e in untested) and not _java_ok():
+        untested = {e for e in untested if not e.startswith(("kmeans-", "gmm-"))}
+    assert untested == set(), "write right and wrong answers for these exercises"
+
+
+def _java_ok():
+    from course_helpers.environment import java_major_version
+
+    return (java_major_version() or 0) >= 17

@@ -2,20 +2,15 @@
 
 import numpy as np
 
-from . import fail_unless
-
 #: Operators in a physical plan that ship rows to Python workers.
 _PYTHON_OPERATORS = ("BatchEvalPython", "ArrowEvalPython", "PythonUDF", "FlatMapGroupsInPandas")
 
 
-def require_columns(df, columns, *, name, hint):
-    """Fail unless ``df`` is a Spark DataFrame with all of ``columns``."""
-    fail_unless(
-        hasattr(df, "columns") and hasattr(df, "select"),
-        f"{name} should be a Spark DataFrame, got {type(df).__name__}",
-    )
-    missing = [c for c in columns if c not in df.columns]
-    fail_unless(not missing, f"{name} has no column {missing[0]!r} yet: {hint}" if missing else "")
+def missing_columns(df, columns):
+    """The ``columns`` that ``df`` lacks, or None when ``df`` is not a Spark DataFrame."""
+    if not (hasattr(df, "columns") and hasattr(df, "select")):
+        return None
+    return [c for c in columns if c not in df.columns]
 
 
 def uses_python_udf(df, column):
@@ -42,3 +37,13 @@ def collect_arrays(df, columns):
         else:
             out[column] = np.array(values, dtype=float)
     return out
+
+
+def spark_error_class(exc):
+    """The error class of a Spark exception (``INVALID_INDEX_OF_ZERO``), else its type name."""
+    getter = getattr(exc, "getCondition", None) or getattr(exc, "getErrorClass", None)
+    try:
+        name = getter() if getter else None
+    except Exception:
+        name = None
+    return name or type(exc).__name__

@@ -3,21 +3,35 @@
 import numpy as np
 
 from ..counting import confusion_counts
-from . import fail_unless, passed
+from . import fail_unless, run_check
+from .plain import Unsupported
 
 
 def normal_distances(normal_distances, *, kmeans, normal_data):
     """Exercise ``digits-normal-distances``: distances of every normal digit to every centroid."""
-    normal_data = np.asarray(normal_data, dtype=float)
-    n_rows, n_clusters = len(normal_data), len(kmeans.cluster_centers_)
+    run_check(
+        "digits-normal-distances",
+        answer=lambda: {
+            "normal_distances": normal_distances,
+            "is_callable": callable(normal_distances),
+        },
+        reference=lambda: {"expected": kmeans.transform(np.asarray(normal_data, dtype=float))},
+        judge=judge_normal_distances,
+    )
+
+
+def judge_normal_distances(answer, reference):
+    """Judge the distance matrix against ``kmeans.transform(normal_data)``."""
+    expected = reference["expected"]
+    n_rows, n_clusters = expected.shape
     fail_unless(
-        normal_distances is not None and not callable(normal_distances),
+        answer["normal_distances"] is not None and not answer["is_callable"],
         "normal_distances is not an array yet: call the method, do not just name it",
     )
-    values = np.asarray(normal_distances)
+    values = answer["normal_distances"]
     fail_unless(
-        np.issubdtype(values.dtype, np.number),
-        f"normal_distances should hold numbers, got dtype {values.dtype}",
+        isinstance(values, np.ndarray) and not isinstance(values, Unsupported),
+        f"normal_distances should be an array of numbers, got {values}",
     )
     if values.ndim == 1 and len(values) == n_rows:
         integer_like = np.allclose(values, np.round(values)) and values.min() >= 0
@@ -35,10 +49,8 @@ def normal_distances(normal_distances, *, kmeans, normal_data):
         f"normal_distances should hold one row per normal digit and one column per centroid, "
         f"shape ({n_rows}, {n_clusters}) (got {values.shape})",
     )
-    expected = kmeans.transform(normal_data)
     if np.allclose(values, expected):
-        passed(f"normal_distances: {values.shape[0]} digits × {values.shape[1]} centroids")
-        return
+        return f"normal_distances: {values.shape[0]} digits × {values.shape[1]} centroids"
     fail_unless(
         not np.allclose(values, expected**2),
         "these are squared distances: kmeans.transform already gives the distances themselves",
@@ -52,15 +64,25 @@ def normal_distances(normal_distances, *, kmeans, normal_data):
 
 def false_positives_negatives(false_pos, false_neg, *, y_true, y_pred):
     """Exercise ``digits-fp-fn``: count false positives and false negatives (anomalous = positive)."""
+    run_check(
+        "digits-fp-fn",
+        answer=lambda: {"false_pos": false_pos, "false_neg": false_neg},
+        reference=lambda: {"y_true": np.asarray(y_true), "y_pred": np.asarray(y_pred)},
+        judge=judge_false_positives_negatives,
+    )
+
+
+def judge_false_positives_negatives(answer, reference):
+    """Judge the two counts against the confusion counts of ``y_true`` and ``y_pred``."""
+    false_pos, false_neg = answer["false_pos"], answer["false_neg"]
     for name, value in (("false_pos", false_pos), ("false_neg", false_neg)):
         fail_unless(
-            isinstance(value, (int, np.integer)) and not isinstance(value, bool),
+            isinstance(value, int) and not isinstance(value, bool),
             f"{name} should be a whole number (a count), got {type(value).__name__} {value!r}",
         )
-    counts = confusion_counts(y_true, y_pred)
+    counts = confusion_counts(reference["y_true"], reference["y_pred"])
     if (false_pos, false_neg) == (counts.false_positives, counts.false_negatives):
-        passed("false positives and false negatives counted right")
-        return
+        return "false positives and false negatives counted right"
     fail_unless(
         (false_pos, false_neg) != (counts.false_negatives, counts.false_positives),
         "the two counts are swapped: a false positive is a NORMAL digit that was flagged, "
@@ -77,3 +99,9 @@ def false_positives_negatives(false_pos, false_neg, *, y_true, y_pred):
         "that were not flagged",
     )
     fail_unless(False, "not the right counts yet: combine y_true and y_pred with & and ~, then sum")
+
+
+JUDGES = {
+    "digits-normal-distances": judge_normal_distances,
+    "digits-fp-fn": judge_false_positives_negatives,
+}

@@ -2,29 +2,66 @@
 
 import numpy as np
 
-from . import fail_unless, passed
-from ._spark_common import collect_arrays, require_columns, uses_python_udf
+from . import fail_unless, run_check
+from ._spark_common import collect_arrays, missing_columns, spark_error_class, uses_python_udf
+
+
+def _column_answer(df, column, required):
+    """The answer of a check on one new column: its values, or why there are none."""
+    missing = missing_columns(df, required)
+    if missing is None:
+        return {"type": type(df).__name__}
+    if missing:
+        return {"missing": missing[0]}
+    try:
+        values = collect_arrays(df, [column])[column]
+    except Exception as exc:
+        return {"spark_error": spark_error_class(exc)}
+    return {"values": values, "python_udf": uses_python_udf(df, column)}
+
+
+def _require_column(answer, *, name, hint):
+    fail_unless(
+        "type" not in answer, f"{name} should be a Spark DataFrame, got {answer.get('type')}"
+    )
+    fail_unless(
+        "missing" not in answer, f"{name} has no column {answer.get('missing')!r} yet: {hint}"
+    )
+    error = answer.get("spark_error")
+    fail_unless(error is None, f"Spark could not compute the column ({error})")
 
 
 def max_probability_column(df_gmm, *, probability_col="probability"):
     """Exercise ``gmm-max-posterior``: a native ``max_probability`` column."""
-    require_columns(
-        df_gmm,
-        [probability_col, "max_probability"],
-        name="df_gmm",
-        hint="add it with df_gmm.withColumn('max_probability', ...)",
+    run_check(
+        "gmm-max-posterior",
+        answer=lambda: _column_answer(
+            df_gmm, "max_probability", [probability_col, "max_probability"]
+        ),
+        reference=lambda: {
+            "probability": collect_arrays(df_gmm, [probability_col])[probability_col]
+        },
+        judge=judge_max_probability_column,
+    )
+
+
+def judge_max_probability_column(answer, reference):
+    """Judge ``max_probability`` against the largest entry of each probability vector."""
+    _require_column(
+        answer, name="df_gmm", hint="add it with df_gmm.withColumn('max_probability', ...)"
     )
     fail_unless(
-        not uses_python_udf(df_gmm, "max_probability"),
+        not answer["python_udf"],
         "max_probability is computed by a Python UDF, which ships every row to Python: "
         "use Spark's own functions on the probability vector",
     )
-    data = collect_arrays(df_gmm, [probability_col, "max_probability"])
-    probabilities, given = data[probability_col], data["max_probability"]
+    given, probabilities = answer["values"], reference["probability"]
     fail_unless(np.isfinite(given).all(), "some max_probability values are null or NaN")
+    fail_unless(
+        given.shape == (len(probabilities),), "max_probability should be one number per row"
+    )
     if np.allclose(given, probabilities.max(axis=1), rtol=1e-12):
-        passed(f"max_probability: {len(given)} rows, computed in the JVM")
-        return
+        return f"max_probability: {len(given)} rows, computed in the JVM"
     fail_unless(
         not np.allclose(given, probabilities.min(axis=1), rtol=1e-12),
         "this is the smallest component probability: the score is the largest one",
@@ -41,21 +78,36 @@ def max_probability_column(df_gmm, *, probability_col="probability"):
 
 def loglik_flags(df_gmm, *, loglik_threshold, low_fraction):
     """Exercise ``gmm-loglik-flags``: flag the ``low_fraction`` least likely rows."""
-    require_columns(
-        df_gmm,
-        ["log_likelihood", "anomaly_loglik"],
-        name="df_gmm",
-        hint="flag the rows with df_gmm.withColumn('anomaly_loglik', ...)",
+    run_check(
+        "gmm-loglik-flags",
+        answer=lambda: {
+            "threshold": loglik_threshold,
+            **_column_answer(df_gmm, "anomaly_loglik", ["log_likelihood", "anomaly_loglik"]),
+        },
+        reference=lambda: {
+            "scores": collect_arrays(df_gmm, ["log_likelihood"])["log_likelihood"],
+            "low_fraction": low_fraction,
+        },
+        judge=judge_loglik_flags,
     )
+
+
+def judge_loglik_flags(answer, reference):
+    """Judge the threshold and the flags against the log-likelihoods' low quantile."""
+    _require_column(
+        answer, name="df_gmm", hint="flag the rows with df_gmm.withColumn('anomaly_loglik', ...)"
+    )
+    loglik_threshold, flags = answer["threshold"], answer["values"]
+    scores, low_fraction = reference["scores"], reference["low_fraction"]
     fail_unless(
-        isinstance(loglik_threshold, (int, float, np.floating)) and np.isfinite(loglik_threshold),
+        isinstance(loglik_threshold, (int, float))
+        and not isinstance(loglik_threshold, bool)
+        and np.isfinite(loglik_threshold),
         f"loglik_threshold should be a number, got {loglik_threshold!r}",
     )
-    data = collect_arrays(df_gmm, ["log_likelihood", "anomaly_loglik", "max_probability"])
-    scores, flags = data["log_likelihood"], data["anomaly_loglik"]
     fail_unless(
-        set(np.unique(flags).tolist()) <= {0.0, 1.0},
-        "anomaly_loglik should hold 1 (flagged) and 0 (not flagged)",
+        flags.shape == scores.shape and set(np.unique(flags).tolist()) <= {0.0, 1.0},
+        "anomaly_loglik should hold 1 (flagged) and 0 (not flagged), one per row",
     )
     ordered = np.sort(scores)
     rank = int(np.ceil(low_fraction * len(scores)))
@@ -85,4 +137,10 @@ def loglik_flags(df_gmm, *, loglik_threshold, low_fraction):
         np.array_equal(flags, expected),
         "anomaly_loglik should be 1 exactly where log_likelihood < loglik_threshold",
     )
-    passed(f"{int(flags.sum())} rows flagged as the least likely under the mixture")
+    return f"{int(flags.sum())} rows flagged as the least likely under the mixture"
+
+
+JUDGES = {
+    "gmm-max-posterior": judge_max_probability_column,
+    "gmm-loglik-flags": judge_loglik_flags,
+}
