@@ -34,3 +34,29 @@ def colab_url(notebook):
 def pip_install_spec():
     """Return what ``pip install`` needs to install this package on Colab."""
     return f"course-helpers @ git+https://github.com/{GITHUB_REPOSITORY}@{GITHUB_BRANCH}"
+
+
+def reproducible_environment():
+    """Environment variables under which the solutions are executed and tested.
+
+    OpenBLAS picks its kernels by CPU: AVX-512 machines and AVX2 machines round
+    differently in the last bit, and t-SNE (notebook 05) amplifies that into a
+    different map. Pinning the AVX2 ("Haswell") kernels, which every x86-64 CPU
+    with AVX2 and FMA runs, makes the stored outputs reproducible on any such
+    machine. Elsewhere (ARM, old CPUs) nothing is pinned.
+
+    Returns
+    -------
+    dict of str to str
+        Set these before the kernel starts: OpenBLAS reads them when it loads.
+    """
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            flags = next((line for line in handle if line.startswith("flags")), "").split()
+    except OSError:
+        return {}
+    return {"OPENBLAS_CORETYPE": "Haswell"} if {"avx2", "fma"} <= set(flags) else {}

@@ -4,6 +4,7 @@ Usage::
 
     python -m course_helpers.authoring            # rebuild notebooks/
     python -m course_helpers.authoring --check    # exit 1 if notebooks/ is stale
+    python -m course_helpers.authoring --execute 04_digits_kmeans   # run a solution, rebuild
 
 ``solutions/`` is the source: complete, executed, outputs kept (nbval's
 reference). The student copy of each notebook is derived from it:
@@ -27,7 +28,13 @@ from pathlib import Path
 
 import nbformat
 
-from ._course import COLAB_COPY_NAME, NOTEBOOKS, colab_url, pip_install_spec
+from ._course import (
+    COLAB_COPY_NAME,
+    NOTEBOOKS,
+    colab_url,
+    pip_install_spec,
+    reproducible_environment,
+)
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -227,6 +234,34 @@ def build(root, *, check=False, out=sys.stdout):
     return stale
 
 
+def execute_solution(path, *, timeout=600):
+    """Execute a solution notebook in place, the way the tests will re-execute it.
+
+    The kernel runs in the notebook's folder, under
+    :func:`~course_helpers._course.reproducible_environment`, with the same
+    interpreter as this process; outputs and execution counts are rewritten.
+    """
+    import os
+
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    saved = dict(os.environ)
+    os.environ.update(reproducible_environment())
+    try:
+        NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    path.write_text(_dump(nb), encoding="utf-8")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m course_helpers.authoring",
@@ -235,9 +270,25 @@ def main(argv=None):
     parser.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 if notebooks/ is stale"
     )
+    parser.add_argument(
+        "--execute",
+        nargs="+",
+        metavar="NAME",
+        default=[],
+        help="first execute these solutions in place (e.g. 04_digits_kmeans)",
+    )
     parser.add_argument("--root", default=".", help="the course folder (default: current folder)")
     args = parser.parse_args(argv)
+    unknown = [name for name in args.execute if name not in NOTEBOOKS]
+    if unknown:
+        print(
+            f"error: {unknown[0]!r} is not one of the notebooks {list(NOTEBOOKS)}", file=sys.stderr
+        )
+        return 2
     try:
+        for name in args.execute:
+            print(f"executing solutions/{name}.ipynb ...", file=sys.stderr)
+            execute_solution(Path(args.root) / "solutions" / f"{name}.ipynb")
         stale = build(args.root, check=args.check)
     except (AuthoringError, nbformat.ValidationError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
