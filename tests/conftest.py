@@ -3,3 +3,14 @@ from pathlib import Path
 
 # tests/seed_procedure.py is imported by several test modules.
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def digits_batch(tmp_path_factory):
+    """Real submissions of notebook 04 (fixtures, attacks, honest copies), graded once."""
+    from digits_batch import grade_digits_batch
+
+    return grade_digits_batch(tmp_path_factory.mktemp("digits-grading"))

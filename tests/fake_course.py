@@ -17,7 +17,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from course_helpers.authoring import BEGIN, END, STUDENT_STUB, student_copy
 
 FAKE_NAME = "99_fake"
-HIDDEN_ANSWER = "The hidden model answer: squares grow faster than the numbers themselves."
+HIDDEN_ANSWER = "The hidden model answer: the two classes overlap near the boundary."
 COLAB_MIME = "application/vnd.google.colaboratory.intrinsic+json"
 
 
@@ -32,51 +32,71 @@ def _cell(kind, source, cell_id, *, tags=(), grading=None):
 
 
 def fake_solution():
-    """The fake assignment's solution: two exercises (2 + 1 points) and one written question."""
+    """The fake assignment's solution: two exercises (2 + 1 points) and one written question.
+
+    Its exercises are two of the course's own (``digits-normal-distances`` and
+    ``digits-fp-fn``, judged by ``course_helpers.checks.digits``) on a few rows of
+    made-up data, so it runs in a second with NumPy alone.
+    """
     nb = new_notebook()
     nb.metadata["course"] = {"assignment": FAKE_NAME}
     nb.cells = [
         _cell("markdown", "# 99 · A fake assignment\n\nLearning goals: none.", "title"),
         _cell("markdown", "badge", "colab-badge", tags=["colab-badge"]),
         _cell("code", "SETUP_RAN = True", "setup", tags=["setup", "nbval-ignore-output"]),
-        _cell("code", "from course_helpers.checks import fail_unless, passed", "imports"),
-        _cell("markdown", "### Exercise: the squares of 0 to 9", "ex-squares-intro"),
+        _cell("code", "import numpy as np", "imports"),
         _cell(
             "code",
-            "### BEGIN SOLUTION\nsquares = [i * i for i in range(10)]\n### END SOLUTION",
-            "ex-squares",
+            "class TinyKMeans:\n"
+            "    cluster_centers_ = np.array([[0.0, 0.0], [3.0, 3.0]])\n\n"
+            "    def transform(self, X):\n"
+            "        X = np.asarray(X, dtype=float)\n"
+            "        return np.linalg.norm(X[:, None, :] - self.cluster_centers_[None], axis=2)\n\n\n"
+            "kmeans = TinyKMeans()\n"
+            "normal_data = np.array([[0.0, 0.5], [3.0, 2.5], [0.2, 0.0], [2.9, 3.1]])",
+            "data",
+        ),
+        _cell("markdown", "### Exercise: distances to the centres", "ex-distances-intro"),
+        _cell(
+            "code",
+            f"{BEGIN}\nnormal_distances = kmeans.transform(normal_data)\n{END}",
+            "ex-distances",
             tags=["exercise"],
-            grading={"exercise": "fake-squares"},
+            grading={"exercise": "digits-normal-distances"},
         ),
         _cell(
             "code",
-            "fail_unless(SETUP_RAN, 'run the setup cell first')\n"
-            "fail_unless(squares == [i * i for i in range(10)], "
-            "'squares should hold ten numbers, each the square of its index')\n"
-            "passed('squares')",
-            "check-squares",
+            "from course_helpers.checks import digits as check\n\n"
+            "check.normal_distances(normal_distances, kmeans=kmeans, normal_data=normal_data)",
+            "check-distances",
             tags=["check"],
-            grading={"exercise": "fake-squares", "points": 2},
+            grading={"exercise": "digits-normal-distances", "points": 2},
         ),
-        _cell("markdown", "### Exercise: their total", "ex-total-intro"),
         _cell(
             "code",
-            "### BEGIN SOLUTION\ntotal = sum(squares)\n### END SOLUTION",
-            "ex-total",
+            "y_true = np.array([0, 0, 0, 0, 1, 1, 1])\ny_pred = np.array([0, 1, 0, 0, 1, 0, 0])",
+            "labels",
+        ),
+        _cell("markdown", "### Exercise: count the mistakes", "ex-counts-intro"),
+        _cell(
+            "code",
+            f"{BEGIN}\nfalse_pos = int(np.sum((y_true == 0) & (y_pred == 1)))\n"
+            f"false_neg = int(np.sum((y_true == 1) & (y_pred == 0)))\n{END}",
+            "ex-counts",
             tags=["exercise"],
-            grading={"exercise": "fake-total"},
+            grading={"exercise": "digits-fp-fn"},
         ),
         _cell(
             "code",
-            "fail_unless(total == sum(squares), 'total should add up all the squares')\n"
-            "passed('total')",
-            "check-total",
+            "from course_helpers.checks import digits as check\n\n"
+            "check.false_positives_negatives(false_pos, false_neg, y_true=y_true, y_pred=y_pred)",
+            "check-counts",
             tags=["check"],
-            grading={"exercise": "fake-total"},
+            grading={"exercise": "digits-fp-fn"},
         ),
         _cell(
             "markdown",
-            "**Question 1:** Why do squares grow?",
+            "**Question 1:** Why do mistakes happen?",
             "q1-question",
             tags=["question"],
             grading={"question": "Q1"},

@@ -1,143 +1,19 @@
-"""The grader on realistic submissions of a real notebook: the ten fixtures of issue 4.
+"""The grader on realistic submissions of a real notebook: the ten fixtures.
 
-The submissions are generated here from the current solution and student copy of
-04_digits_kmeans (so they never go stale), graded once in one batch (-j 2), and
-each test reads its row of grades.csv. Expected points are read straight from the
-notebook's check-cell metadata, not from the grader.
+The batch (tests/digits_batch.py) is graded once for this file and the red-team
+tests; each test reads its row of grades.csv. Expected points are read straight
+from the notebook's check-cell metadata, not from the grader.
 """
 
-import copy
-import csv
-import json
-import tempfile
-from pathlib import Path
-
-import nbformat
 import pytest
-from fake_course import answer, colab_saved, exercises_of, find, insert_after, solved
+from digits_batch import CELL_TIMEOUT, FIRST, LAST, NAME, OTHER_NOTEBOOKS
 
-from course_helpers.grading import grade_submissions
-
-REPO = Path(__file__).resolve().parents[1]
-NAME = "04_digits_kmeans"
-FIRST, LAST = "digits-normal-distances", "digits-fp-fn"
-CELL_TIMEOUT = 20
-#: Other notebooks graded in the same batch: the solution must get full marks and the
-#: student copy zero. The Spark notebooks (a JVM each) and 05_digits_tsne (t-SNE cells longer
-#: than CELL_TIMEOUT) work the same way but would make this batch minutes longer; nbval
-#: executes their solutions elsewhere in the suite, and test_checks.py tests their checks.
-OTHER_NOTEBOOKS = ("03_blobs_kmeans",)
-
-# Realistic wrong answers to the last exercise.
-COUNTS_ALL_FLAGGED = (
-    "false_pos = int(np.sum(y_pred == 1))  # every flagged digit\n"
-    "false_neg = int(np.sum(y_pred == 0))"
-)
-SWAPPED = (
-    "false_neg = int(np.sum((y_true == 0) & (y_pred == 1)))\n"
-    "false_pos = int(np.sum((y_true == 1) & (y_pred == 0)))"
-)
-
-
-def _write(folder, name, nb):
-    text = json.dumps(nb, indent=1) if isinstance(nb, dict) else nbformat.writes(nb)
-    (folder / name).write_text(text, encoding="utf-8")
-
-
-def make_submissions(folder):
-    """Write the fixture submissions into ``folder``."""
-    solution_path = REPO / "solutions" / f"{NAME}.ipynb"
-    solution = nbformat.read(solution_path, as_version=4)
-    student = nbformat.read(REPO / "notebooks" / f"{NAME}.ipynb", as_version=4)
-    assert list(exercises_of(solution)) == [FIRST, LAST], "the digits exercises changed"
-    after_first_check = find(solution, exercise=FIRST, role="check")
-
-    def solved_with_cell(source):
-        nb = solved(student, solution)
-        return insert_after(nb, find(nb, exercise=FIRST, role="check"), source)
-
-    # 1. The solution itself, outputs and all.
-    (folder / "01_solution.ipynb").write_bytes(solution_path.read_bytes())
-    # 2. The student copy, untouched.
-    _write(folder, "02_untouched.ipynb", student)
-    # 3. First exercise right, last one counts every flagged digit.
-    _write(
-        folder,
-        "03_partly.ipynb",
-        answer(answer(copy.deepcopy(student), solution, FIRST), solution, LAST, COUNTS_ALL_FLAGGED),
-    )
-    # 4. Solved, then saved by Colab (nbformat 4.0, no ids, Colab outputs and metadata).
-    _write(folder, f"Doe_Jane_{NAME}.ipynb", colab_saved(solved(student, solution)))
-    # 5. A download cut off halfway: invalid JSON.
-    text = solution_path.read_text(encoding="utf-8")
-    (folder / "05_truncated.ipynb").write_text(text[: len(text) // 2], encoding="utf-8")
-    # 6. An infinite loop in the last exercise.
-    looping = solved(student, solution)
-    cell = looping.cells[find(looping, exercise=LAST, role="exercise")]
-    cell.source = "while True:\n    pass\n" + cell.source
-    _write(folder, "06_infinite_loop.ipynb", looping)
-    # 7. First check deleted (answer right), last check edited to `pass` (answer wrong).
-    tampered = answer(answer(copy.deepcopy(student), solution, FIRST), solution, LAST, SWAPPED)
-    tampered.cells[find(tampered, exercise=LAST, role="check")].source = "pass"
-    del tampered.cells[find(tampered, exercise=FIRST, role="check")]
-    _write(folder, "07_checks_tampered.ipynb", tampered)
-    # 8. The kernel killed with os._exit(0) after the first check; sys.exit() elsewhere.
-    _write(folder, "08_os_exit.ipynb", solved_with_cell("import os\n\nos._exit(0)"))
-    _write(folder, "08_sys_exit.ipynb", solved_with_cell("import sys\n\nsys.exit()"))
-    # 9. A cell printing 50 MB.
-    _write(folder, "09_big_output.ipynb", solved_with_cell('print("x" * 50_000_000)'))
-    # 10. A cell writing files next to itself and one folder up.
-    _write(
-        folder,
-        "10_writes_files.ipynb",
-        solved_with_cell(
-            "from pathlib import Path\n"
-            "Path('next_to_me.txt').write_text('hello')\n"
-            "Path('../one_folder_up.txt').write_text('hello')\n"
-            "Path('../submissions_dir_guess.ipynb').write_text('{}')"
-        ),
-    )
-    assert after_first_check  # the first check exists in the solution
-    for other in OTHER_NOTEBOOKS:
-        (folder / f"solution_{other}.ipynb").write_bytes(
-            (REPO / "solutions" / f"{other}.ipynb").read_bytes()
-        )
-        (folder / f"student_{other}.ipynb").write_bytes(
-            (REPO / "notebooks" / f"{other}.ipynb").read_bytes()
-        )
-    return solution
+from course_helpers.grading.record import feedback_name
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    root = tmp_path_factory.mktemp("digits-grading")
-    subs, out, scratch_parent = root / "subs", root / "out", root / "scratch"
-    for folder in (subs, scratch_parent):
-        folder.mkdir()
-    solution = make_submissions(subs)
-    before = {path.name: path.read_bytes() for path in subs.iterdir()}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(tempfile, "tempdir", str(scratch_parent))
-        grade_submissions(subs, out, jobs=2, cell_timeout=CELL_TIMEOUT, progress=False)
-    with open(out / "grades.csv", encoding="utf-8", newline="") as stream:
-        rows = {row["submission"]: row for row in csv.DictReader(stream)}
-    points = exercises_of(solution)
-    others = {
-        name: exercises_of(nbformat.read(REPO / "solutions" / f"{name}.ipynb", as_version=4))
-        for name in OTHER_NOTEBOOKS
-    }
-    return {
-        "others": others,
-        "subs": subs,
-        "out": out,
-        "root": root,
-        "scratch": scratch_parent,
-        "before": before,
-        "rows": rows,
-        "points": points,
-        "full": sum(points.values()),
-        "solution": solution,
-    }
+def batch(digits_batch):
+    return digits_batch
 
 
 def check_row(batch, name, status, scores):
@@ -153,7 +29,7 @@ def check_row(batch, name, status, scores):
 
 
 def feedback(batch, name):
-    return (batch["out"] / "feedback" / name.replace(".ipynb", ".md")).read_text(encoding="utf-8")
+    return (batch["out"] / "feedback" / feedback_name(name)).read_text(encoding="utf-8")
 
 
 def test_01_solution_gets_full_marks(batch):
@@ -209,12 +85,12 @@ def test_09_fifty_megabytes_of_output_stay_out_of_the_gradebook(batch):
 
 def test_10_files_written_by_a_cell_stay_in_its_scratch_folder(batch):
     check_row(batch, "10_writes_files.ipynb", "graded", {FIRST: True, LAST: True})
-    root = batch["root"]
-    everything = sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
-    expected_out = {"out", "out/grades.csv", "out/answers.csv", "out/feedback"}
-    expected_out |= {f"out/feedback/{Path(n).stem}.md" for n in batch["before"]}
-    expected_subs = {"subs"} | {f"subs/{n}" for n in batch["before"]}
-    assert set(everything) == expected_out | expected_subs | {"scratch"}
+    out, subs = batch["out"], batch["subs"]
+    written = {p.relative_to(out).as_posix() for p in out.rglob("*") if ".cache" not in p.parts}
+    expected = {"grades.csv", "answers.csv", "feedback", ".grading.lock", ".cache"}
+    expected |= {f"feedback/{feedback_name(n)}" for n in batch["before"]}
+    assert written == expected
+    assert {p.name for p in subs.iterdir()} == set(batch["before"])
 
 
 @pytest.mark.parametrize("name", OTHER_NOTEBOOKS)

@@ -4,7 +4,9 @@ import argparse
 import sys
 from collections import Counter
 
-from .grader import DEFAULT_CELL_TIMEOUT, DEFAULT_MEMORY_GB, grade_submissions
+from .batch import DEFAULT_CELL_TIMEOUT, DEFAULT_MEMORY_GB, grade_submissions
+from .record import OutputLocked
+from .sandbox import ISOLATIONS, SandboxUnavailable
 
 
 def _positive_int(text):
@@ -48,6 +50,13 @@ def main(argv=None):
         default=DEFAULT_MEMORY_GB,
         help=f"address-space limit per process (default {DEFAULT_MEMORY_GB:g})",
     )
+    parser.add_argument(
+        "--isolation",
+        choices=ISOLATIONS,
+        default="auto",
+        help="bwrap: a bubblewrap sandbox per run (Linux); process: limits only; "
+        "auto (default): bwrap when it works here, else process with a warning",
+    )
     parser.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
     parser.add_argument(
         "--solutions", metavar="DIR", help="the solution notebooks (default: the course's)"
@@ -65,8 +74,9 @@ def main(argv=None):
             memory_gb=args.memory_gb,
             force=args.force,
             progress=not args.no_progress,
+            isolation=args.isolation,
         )
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, OutputLocked, SandboxUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     counts = Counter(result.status for result in results)

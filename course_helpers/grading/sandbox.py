@@ -1,53 +1,65 @@
-"""Execute one rebuilt notebook with nbval, in its own process and scratch folder.
+"""Step 4: execute one rebuilt notebook, its kernel shut in a sandbox.
 
-What the run gets:
+Two processes take part, and only one of them ever runs student code:
 
-* a fresh scratch folder holding only the notebook to execute, with HOME,
-  TMPDIR, IPython's and Jupyter's folders inside it; the kernel starts in
-  ``<scratch>/run/``, so a cell writing next to itself or one folder up writes
-  into the scratch folder, which is deleted afterwards;
-* an environment built from an allow-list (PATH, locale, JAVA_HOME, ...):
-  the instructor's tokens, cloud credentials and SPARK_MASTER/SPARK_REMOTE
-  are not passed on;
-* a memory limit (``RLIMIT_AS``, set in the child before pytest starts and
-  inherited by the kernel and anything it starts, per process);
-* a per-cell timeout (nbval interrupts the cell; the next cells still run)
-  and a wall-clock limit for the whole run, after which the process tree is
-  killed;
-* one BLAS/OpenMP thread per kernel, whatever ``-j``: parallel kernels do not
-  oversubscribe the cores, and a submission is computed the same way (same
-  summation order) whether it is graded alone or beside others.
+* the **runner**, ``pytest`` with nbval and the grader's plugin
+  (``_runner/course_grading_plugin.py``), outside the sandbox. It sends the
+  cells, reads the kernel's messages and writes a record of every cell (the
+  execute reply's status, errors, timeouts, the answers the check cells sent)
+  into a folder the sandbox cannot see;
+* the **kernel**, started by the runner from a kernel spec this module writes,
+  inside the sandbox. The two talk over Unix sockets in the one folder they
+  share.
+
+Isolation levels (``--isolation``):
+
+``bwrap`` (Linux, bubblewrap)
+    The kernel and everything it starts get a private mount namespace that
+    shows, read-only, only the system folders (``/usr``, ``/etc``, ...), the
+    Python installation, the course package and its bundled data, and Java;
+    a private ``/tmp`` (size-limited tmpfs) that is also the working folder and
+    HOME; no network (a namespace with only its own loopback); their own PID
+    namespace (they cannot see or signal the grader, and all of them die with
+    the run); and, when the grader runs as root, a real unprivileged user
+    (``nobody``). The solutions, the submissions, the gradebook, the other runs
+    and the instructor's home are not there at all.
+``process``
+    The kernel runs as the grader's user, in its own scratch folder, with an
+    allow-listed environment and the same limits. It guards against accidents
+    (endless loops, huge outputs, stray files, leftover processes), not against
+    a student who attacks the grader: their code can read and write whatever
+    the grader's user can. Points still come only from the grader's own
+    judgement of the answers (step 5), but a determined student could reach
+    the gradebook. Use it only where bubblewrap cannot run.
+``auto``
+    ``bwrap`` when it works here, else ``process`` with a warning.
+
+Both levels set, per process of the run, a memory limit (address space), a
+file-size limit, one BLAS/OpenMP thread (so ``-j`` never changes a result), a
+per-cell timeout and a wall-clock limit for the whole run.
 """
 
 import json
 import os
-import re
-import secrets
 import shutil
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
+from .._course import reproducible_environment
+from ..checks import GRADING_MODE_ENV
+from ._runner import course_grading_plugin as plugin
 
-from ._child.course_grading_plugin import TIMINGS_ENV
-
-#: Environment variables passed on to the child, when the grader has them.
-ALLOWED_ENV = (
-    "PATH",
-    "LANG",
-    "LANGUAGE",
-    "LC_ALL",
-    "LC_CTYPE",
-    "TZ",
-    "JAVA_HOME",
-    "SPARK_HOME",
-    "SPARK_LOCAL_IP",
-    "SYSTEMROOT",
-)
+ISOLATIONS = ("auto", "bwrap", "process")
+RUNNER_DIR = Path(__file__).resolve().parent / "_runner"
+KERNEL_NAME = "course-sandbox"
+#: The user a sandbox runs as when the grader is root (``nobody`` on Debian, Fedora, macOS).
+SANDBOX_UID = 65534
+#: The runner reads messages and keeps outputs of one cell at a time; it needs little. A
+#: soft limit: the kernel it starts sets its own (which may be higher).
+RUNNER_MEMORY = 3 * 2**30
 #: Variables that pin thread pools to one thread per kernel.
 THREAD_ENV = (
     "OMP_NUM_THREADS",
@@ -57,232 +69,479 @@ THREAD_ENV = (
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
 )
-NOTEBOOK_NAME = "submission.ipynb"
-CHILD_DIR = Path(__file__).resolve().parent / "_child"
-# Colour codes of IPython tracebacks; the JUnit report writes ESC as "#x1B".
-_ANSI = re.compile(r"(?:\x1b|#x1B)\[[0-9;]*[A-Za-z]")
+#: Passed on from the grader's environment to the runner and the kernel, when set.
+PASSED_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "JAVA_HOME", "SYSTEMROOT")
+
+
+class SandboxUnavailable(RuntimeError):
+    """``--isolation bwrap`` was asked for, and bubblewrap cannot run here."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one run may use.
+
+    Parameters
+    ----------
+    cell_timeout : float
+        Seconds one cell may run before it is interrupted.
+    total_timeout : float
+        Seconds the whole run may take before everything is killed.
+    memory_bytes : int or None
+        Address-space limit of each process of the run.
+    disk_bytes : int
+        The size of the sandbox's writable ``/tmp``, and the largest file any
+        process of the run may write.
+    """
+
+    cell_timeout: float = 300.0
+    total_timeout: float = 1200.0
+    memory_bytes: int | None = 4 * 2**30
+    disk_bytes: int = 2**30
 
 
 @dataclass
-class CellOutcome:
-    """How one code cell fared: ``passed``, ``failed`` or ``skipped``."""
+class CellRecord:
+    """What the runner saw of one code cell."""
 
-    state: str
-    message: str = ""
+    ran: bool = False
+    reply: str | None = None  # the execute reply's status: "ok", "error", "aborted"
+    error: str = ""
+    timed_out: bool = False
+    kernel_died: bool = False
+    answers: list = field(default_factory=list)
+    answer_count: int = 0
+    seconds: float = 0.0
+
+    @property
+    def succeeded(self):
+        """The cell ran and its execute reply said ``ok`` (a hidden error still says ``error``)."""
+        return self.ran and self.reply == "ok" and not self.error
 
 
 @dataclass
 class RunResult:
-    """What came back from executing one notebook."""
+    """What came back from one run."""
 
-    cells: dict = field(default_factory=dict)  # nbval cell number -> CellOutcome
-    timed_out: bool = False
-    kernel_died: bool = False
+    isolation: str
+    cells: list = field(default_factory=list)  # CellRecord per code cell, or None if absent
+    finished: bool = False  # the runner wrote its record
     killed: bool = False  # the whole run hit the wall-clock limit
     returncode: int | None = None
     log_tail: str = ""
     kernel_start: float = 0.0
-    execution: float = 0.0
     wall: float = 0.0
 
+    @property
+    def execution(self):
+        """Seconds spent executing cells."""
+        return sum(cell.seconds for cell in self.cells if cell is not None)
 
-def child_environment(scratch, *, extra=None):
-    """Return the environment of the grading child: allow-listed variables only."""
-    home = scratch / "home"
-    env = {key: os.environ[key] for key in ALLOWED_ENV if key in os.environ}
-    env.setdefault("PATH", os.defpath)
+    @property
+    def timed_out(self):
+        return self.killed or any(cell is not None and cell.timed_out for cell in self.cells)
+
+    @property
+    def kernel_died(self):
+        return any(cell is not None and cell.kernel_died for cell in self.cells)
+
+
+# --- choosing the isolation ------------------------------------------------------------
+
+
+_probe_cache = {}
+
+
+def bwrap_problem():
+    """Why bubblewrap cannot run a sandbox here, or None when it can."""
+    if "result" not in _probe_cache:
+        _probe_cache["result"] = _probe_bwrap()
+    return _probe_cache["result"]
+
+
+def _probe_bwrap():
+    if not sys.platform.startswith("linux"):
+        return f"bubblewrap needs Linux (this is {sys.platform})"
+    if shutil.which("bwrap") is None:
+        return "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    layout = SandboxLayout.for_this_python()
+    command = [*layout.bwrap_arguments(env={"PATH": "/usr/bin:/bin"}), sys.executable, "-c", "0"]
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap did not start: {exc}"
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        return f"bwrap failed: {message[-1] if message else done.returncode}"
+    return None
+
+
+def choose_isolation(requested="auto"):
+    """Return ``(isolation, warning)`` for ``--isolation requested``.
+
+    Raises
+    ------
+    SandboxUnavailable
+        When ``bwrap`` is asked for and cannot run here.
+    ValueError
+        When ``requested`` is not one of :data:`ISOLATIONS`.
+    """
+    if requested not in ISOLATIONS:
+        raise ValueError(f"isolation must be one of {ISOLATIONS}, got {requested!r}")
+    if requested == "process":
+        return "process", None
+    problem = bwrap_problem()
+    if problem is None:
+        return "bwrap", None
+    if requested == "bwrap":
+        raise SandboxUnavailable(f"--isolation bwrap: {problem}")
+    return "process", (
+        f"warning: grading with process isolation only ({problem}). Student code runs as your "
+        "user and could read or change your files; see --isolation in the README."
+    )
+
+
+# --- the sandbox's view of the file system -----------------------------------------------
+
+
+def _course_paths():
+    """The course package's folder, and its bundled data beside it in a checkout."""
+    package = Path(__file__).resolve().parents[1]
+    paths = [package]
+    data = package.parent / "data"
+    if data.is_dir() and (package.parent / "pyproject.toml").exists():
+        paths.append(data)
+    return paths
+
+
+@dataclass
+class SandboxLayout:
+    """The read-only folders a sandbox shows, and the folders it hides even inside them."""
+
+    read_only: list
+    hidden: list = field(default_factory=list)
+
+    @classmethod
+    def for_this_python(cls, *, hidden=()):
+        """What a kernel of this interpreter needs: Python, the course package, Java."""
+        read_only = [Path(sys.base_prefix), Path(sys.prefix), *_course_paths()]
+        java_home = os.environ.get("JAVA_HOME")
+        if java_home and Path(java_home).is_dir():
+            read_only.append(Path(java_home))
+        return cls(read_only=read_only, hidden=[Path(p) for p in hidden])
+
+    def bwrap_arguments(self, *, env, binds=(), cwd="/tmp", tmp_bytes=2**30):
+        """The ``bwrap ... --`` prefix of a sandboxed command.
+
+        Parameters
+        ----------
+        env : dict
+            The command's whole environment (nothing else is passed in).
+        binds : sequence of (host path, sandbox path)
+            Writable folders shared with the grader.
+        """
+        arguments = [
+            "bwrap",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--die-with-parent",
+            "--new-session",
+            "--clearenv",
+        ]
+        made = set()
+
+        def make_parents(target):
+            for parent in reversed(Path(target).parents):
+                if str(parent) != "/" and parent not in made:
+                    arguments.extend(["--perms", "0755", "--dir", str(parent)])
+                    made.add(parent)
+
+        for top in ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+            path = Path(top)
+            if path.is_symlink():
+                arguments.extend(["--symlink", os.readlink(path), top])
+            elif path.is_dir():
+                arguments.extend(["--ro-bind", top, top])
+        system = [Path(p) for p in ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64")]
+        for path in _outermost(self.read_only):
+            if any(path == s or s in path.parents for s in system):
+                continue
+            make_parents(path)
+            arguments.extend(["--ro-bind", str(path), str(path)])
+            made.add(path)
+        arguments.extend(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm"])
+        arguments.extend(["--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp"])
+        made.add(Path("/tmp"))
+        for host, inside in binds:
+            make_parents(inside)
+            arguments.extend(["--bind", str(host), str(inside)])
+            made.add(Path(inside))
+        for path in self.hidden:
+            if any(path == r or r in path.parents for r in self.read_only):
+                arguments.extend(["--tmpfs", str(path)])
+        for key, value in env.items():
+            arguments.extend(["--setenv", key, str(value)])
+        arguments.extend(["--chdir", cwd])
+        if os.geteuid() == 0:
+            # bwrap set up the mounts as root; the kernel runs as a real unprivileged
+            # user, so file permissions protect even what a mount shows.
+            setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
+            arguments.extend(
+                [
+                    "--",
+                    setpriv,
+                    f"--reuid={SANDBOX_UID}",
+                    f"--regid={SANDBOX_UID}",
+                    "--clear-groups",
+                ]
+            )
+        arguments.append("--")
+        return arguments
+
+
+def _outermost(paths):
+    """``paths`` without those inside another one (a bind of the outer shows the inner)."""
+    resolved = sorted({Path(p) for p in paths}, key=lambda p: len(p.parts))
+    kept = []
+    for path in resolved:
+        if not any(k == path or k in path.parents for k in kept):
+            kept.append(path)
+    return kept
+
+
+# --- one run -----------------------------------------------------------------------------
+
+
+def kernel_environment(*, home, tmp, mode, mpl_config):
+    """The kernel's whole environment: nothing of the grader's but the allow-listed few."""
+    env = {key: os.environ[key] for key in PASSED_ENV if key in os.environ}
+    env.setdefault("LANG", "C.UTF-8")
     env.update(
+        PATH=os.pathsep.join(
+            [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
+        ),
         HOME=str(home),
-        TMPDIR=str(home / "tmp"),
-        # Spark's shuffle and block files go to the scratch folder too (not /tmp).
-        SPARK_LOCAL_DIRS=str(home / "tmp"),
-        IPYTHONDIR=str(home / ".ipython"),
-        JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
-        JUPYTER_DATA_DIR=str(home / ".local" / "share" / "jupyter"),
-        JUPYTER_RUNTIME_DIR=str(home / ".local" / "share" / "jupyter" / "runtime"),
+        TMPDIR=str(tmp),
+        # Spark's shuffle and block files, and Python's, stay in the run's own space.
+        SPARK_LOCAL_DIRS=str(tmp),
+        SPARK_LOCAL_IP="127.0.0.1",
         JUPYTER_PLATFORM_DIRS="1",
         PYTHONHASHSEED="0",
         PYTHONDONTWRITEBYTECODE="1",
-        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
         MPLBACKEND="agg",
+        MPLCONFIGDIR=str(mpl_config),
+        **{GRADING_MODE_ENV: mode},
         **dict.fromkeys(THREAD_ENV, "1"),
+        **reproducible_environment(),
     )
-    # The child imports this very course_helpers, installed or not, and the
-    # grader's pytest plugin (a lone module in _child/, see its docstring).
-    package_root = Path(__file__).resolve().parents[2]
-    env["PYTHONPATH"] = os.pathsep.join([str(package_root), str(CHILD_DIR)])
-    if extra:
-        env.update(extra)
-    for folder in ("tmp", ".ipython", ".jupyter"):
-        (home / folder).mkdir(parents=True, exist_ok=True)
     return env
 
 
-def _limit_resources(memory_bytes):
-    def apply():
-        import resource
+def _runner_environment(runner_dir, ipc_dir, results):
+    env = {key: os.environ[key] for key in ("PATH", *PASSED_ENV) if key in os.environ}
+    env.setdefault("PATH", os.defpath)
+    env.update(
+        HOME=str(runner_dir / "home"),
+        PYTHONPATH=str(RUNNER_DIR),
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+        JUPYTER_PATH=str(runner_dir / "jupyter"),
+        JUPYTER_CONFIG_DIR=str(runner_dir / "jupyter-config"),
+        JUPYTER_DATA_DIR=str(runner_dir / "jupyter"),
+        JUPYTER_RUNTIME_DIR=str(ipc_dir),
+        JUPYTER_PLATFORM_DIRS="1",
+        **{
+            plugin.IPC_DIR_ENV: str(ipc_dir),
+            plugin.RESULTS_ENV: str(results),
+        },
+    )
+    if os.geteuid() == 0:
+        env[plugin.SANDBOX_UID_ENV] = str(SANDBOX_UID)
+    return env
 
-        if memory_bytes:
-            resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-        # No core dumps of student processes in the scratch folder.
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
-    return apply
+def _own(path):
+    """Hand a shared folder to the sandbox's user (when the grader is root)."""
+    if os.geteuid() == 0:
+        for folder, _, files in os.walk(path):
+            os.chown(folder, SANDBOX_UID, SANDBOX_UID)
+            for name in files:
+                os.chown(Path(folder) / name, SANDBOX_UID, SANDBOX_UID)
 
 
-RUN_TOKEN_ENV = "COURSE_GRADING_RUN"
+def run_notebook(
+    nb, scratch, *, isolation, mode="answer", limits=Limits(), mpl_cache=None, hidden=()
+):
+    """Execute ``nb`` with nbval, its kernel isolated as ``isolation`` says.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The rebuilt notebook.
+    scratch : pathlib.Path
+        A folder owned by this run (created; the caller removes it).
+    isolation : {"bwrap", "process"}
+        From :func:`choose_isolation`.
+    mode : {"answer", "reference"}
+        ``COURSE_GRADING_MODE`` in the kernel: a submission, or the grader's own
+        run of the solution.
+    limits : Limits
+    mpl_cache : pathlib.Path, optional
+        A warm matplotlib cache folder, copied into the run (saves a font scan).
+    hidden : sequence of path-like
+        Folders never to show the sandbox even inside a folder it sees (the
+        solutions, submissions and gradebook, for an unusual layout).
+
+    Returns
+    -------
+    RunResult
+    """
+    import nbformat
+
+    if isolation not in ("bwrap", "process"):
+        raise ValueError(f"isolation must be 'bwrap' or 'process', got {isolation!r}")
+    scratch = Path(scratch)
+    runner_dir, ipc_dir = scratch / "runner", scratch / "ipc"
+    for folder in (runner_dir / "home", runner_dir / "jupyter" / "kernels" / KERNEL_NAME, ipc_dir):
+        folder.mkdir(parents=True)
+    os.chmod(ipc_dir, 0o700)
+    notebook_path = runner_dir / "submission.ipynb"
+    nbformat.write(nb, notebook_path)
+    results = runner_dir / "results.json"
+    (runner_dir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    mpl = scratch / "mpl"
+    if mpl_cache is not None and Path(mpl_cache).is_dir():
+        shutil.copytree(mpl_cache, mpl)
+    else:
+        mpl.mkdir()
+
+    limited = [sys.executable, str(RUNNER_DIR / "limits.py"), f"--file-size={limits.disk_bytes}"]
+    if limits.memory_bytes:
+        limited.append(f"--address-space={limits.memory_bytes}")
+    if isolation == "bwrap":
+        env = kernel_environment(home="/tmp/home", tmp="/tmp", mode=mode, mpl_config="/tmp/mpl")
+        layout = SandboxLayout.for_this_python(hidden=hidden)
+        argv = [
+            *limited,
+            "--",
+            *layout.bwrap_arguments(
+                env=env,
+                binds=[(ipc_dir, ipc_dir), (mpl, "/tmp/mpl")],
+                cwd="/tmp",
+                tmp_bytes=limits.disk_bytes,
+            ),
+        ]
+        _own(ipc_dir)
+        _own(mpl)
+    else:
+        run_dir, home = scratch / "run", scratch / "home"
+        for folder in (run_dir, home / "tmp"):
+            folder.mkdir(parents=True)
+        env = kernel_environment(home=home, tmp=home / "tmp", mode=mode, mpl_config=mpl)
+        env_file = runner_dir / "kernel-env.json"
+        env_file.write_text(json.dumps(env), encoding="utf-8")
+        argv = [*limited, f"--chdir={run_dir}", f"--env-file={env_file}", "--"]
+    argv += [
+        sys.executable,
+        "-m",
+        "ipykernel_launcher",
+        "-f",
+        "{connection_file}",
+        "--HistoryManager.enabled=False",
+    ]
+    spec = {
+        "argv": argv,
+        "display_name": "course sandbox",
+        "language": "python",
+        "interrupt_mode": "message",
+    }
+    spec_path = runner_dir / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json"
+    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+
+    command = [
+        sys.executable, str(RUNNER_DIR / "limits.py"), f"--soft-address-space={RUNNER_MEMORY}", "--",
+        sys.executable, "-m", "pytest", str(notebook_path),
+        "-c", str(runner_dir / "pytest.ini"), "--rootdir", str(runner_dir),
+        "-p", "no:cacheprovider", "-p", "course_grading_plugin", "-p", "nbval.plugin",
+        "--nbval-lax", f"--nbval-kernel-name={KERNEL_NAME}",
+        f"--nbval-cell-timeout={limits.cell_timeout:g}", "--nbval-kernel-startup-timeout=120",
+        "-q", "--color=no", "-W", "ignore",
+    ]  # fmt: skip
+    result = RunResult(isolation=isolation)
+    log_path = runner_dir / "pytest.log"
+    start = time.perf_counter()
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=runner_dir,
+            env=_runner_environment(runner_dir, ipc_dir, results),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            result.returncode = process.wait(timeout=limits.total_timeout)
+        except subprocess.TimeoutExpired:
+            result.killed = True
+        finally:
+            # Whatever is left: the runner, the sandbox (and with it every process
+            # inside), or in process isolation the kernel and what it started.
+            _kill_tree(process.pid)
+            process.wait()
+    result.wall = time.perf_counter() - start
+    result.log_tail = _tail(log_path)
+    _read_record(results, result, n_cells=sum(1 for c in nb.cells if c.cell_type == "code"))
+    return result
 
 
-def _kill_run(pid, token):
-    """Kill every process of a run: ``pid``'s tree, and whatever still carries ``token``.
+def _read_record(path, result, *, n_cells):
+    result.cells = [None] * n_cells
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    result.finished = bool(record.get("finished"))
+    result.kernel_start = float(record.get("kernel_start") or 0.0)
+    for key, cell in (record.get("cells") or {}).items():
+        number = int(key)
+        if 0 <= number < n_cells and isinstance(cell, dict):
+            result.cells[number] = CellRecord(
+                ran=bool(cell.get("ran")),
+                reply=cell.get("reply"),
+                error=str(cell.get("error") or ""),
+                timed_out=bool(cell.get("timed_out")),
+                kernel_died=bool(cell.get("kernel_died")),
+                answers=list(cell.get("answers") or []),
+                answer_count=int(cell.get("answer_count") or 0),
+                seconds=float(cell.get("seconds") or 0.0),
+            )
 
-    The kernel runs in a session of its own and is shut down by nbval, so a
-    process the student started (``subprocess.Popen(..., start_new_session=True)``)
-    is no longer in the tree by the end. Every process of the run inherits
-    ``COURSE_GRADING_RUN=<token>`` in its environment, which finds it again, unless
-    the student cleared its environment on purpose (see the package docstring).
+
+def _kill_tree(pid):
+    """Kill the runner and every process under it.
+
+    In bwrap isolation this ends the sandbox, and the kernel then kills everything
+    in its PID namespace, however the student's processes detached themselves. In
+    process isolation the runner is a child subreaper, so detached processes are
+    still under it (see the plugin's docstring).
     """
     import psutil
 
-    victims = []
     try:
         root = psutil.Process(pid)
         victims = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        pass
-    me = os.getuid()
-    for process in psutil.process_iter(["pid", "uids"]):
-        try:
-            if process.info["uids"] is None or process.info["uids"].real != me:
-                continue
-            if process.pid != os.getpid() and process.environ().get(RUN_TOKEN_ENV) == token:
-                victims.append(process)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
+        return
     for process in victims:
         try:
             process.kill()
         except psutil.NoSuchProcess:
             pass
     psutil.wait_procs(victims, timeout=5)
-
-
-def execute_notebook(
-    nb,
-    scratch,
-    *,
-    cell_timeout,
-    total_timeout,
-    memory_bytes,
-    mpl_cache=None,
-):
-    """Execute ``nb`` with ``pytest --nbval-lax`` inside ``scratch`` and read the JUnit report.
-
-    Parameters
-    ----------
-    nb : nbformat.NotebookNode
-        The notebook to run (already rebuilt by the grader).
-    scratch : pathlib.Path
-        An empty folder owned by this run.
-    cell_timeout : float
-        Seconds one cell may run before nbval interrupts it.
-    total_timeout : float
-        Seconds the whole run may take before its process tree is killed.
-    memory_bytes : int or None
-        The address-space limit of each process of the run.
-    mpl_cache : pathlib.Path, optional
-        A matplotlib cache folder shared by the batch (saves rebuilding the font cache).
-    """
-    scratch = Path(scratch)
-    run_dir = scratch / "run"
-    run_dir.mkdir(parents=True)
-    notebook_path = run_dir / NOTEBOOK_NAME
-    nbformat.write(nb, notebook_path)
-    junit = scratch / "junit.xml"
-    timings = scratch / "timings.json"
-    config = scratch / "pytest.ini"
-    # An empty config of our own: the course's pyproject addopts (--nbval, sanitizers,
-    # testpaths) must not apply to a submission.
-    config.write_text("[pytest]\n", encoding="utf-8")
-    token = f"{os.getpid()}-{scratch.name}-{secrets.token_hex(8)}"
-    extra = {TIMINGS_ENV: str(timings), RUN_TOKEN_ENV: token}
-    if mpl_cache is not None:
-        extra["MPLCONFIGDIR"] = str(mpl_cache)
-    env = child_environment(scratch, extra=extra)
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(notebook_path),
-        "-c",
-        str(config),
-        "--rootdir",
-        str(run_dir),
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "course_grading_plugin",
-        "-p",
-        "nbval.plugin",
-        "--nbval-lax",
-        "--nbval-current-env",
-        f"--nbval-cell-timeout={cell_timeout:g}",
-        "--nbval-kernel-startup-timeout=120",
-        f"--junitxml={junit}",
-        "-o",
-        "junit_family=xunit1",
-        "-q",
-        "--color=no",
-        "-W",
-        "ignore",
-    ]
-    log_path = scratch / "pytest.log"
-    result = RunResult()
-    start = time.perf_counter()
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=run_dir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_limit_resources(memory_bytes),
-            start_new_session=True,
-        )
-        try:
-            result.returncode = process.wait(timeout=total_timeout)
-        except subprocess.TimeoutExpired:
-            result.killed = True
-            result.timed_out = True
-        finally:
-            # Whatever is left (the kernel, a JVM, a student's background process).
-            _kill_run(process.pid, token)
-            process.wait()
-    result.wall = time.perf_counter() - start
-    result.log_tail = _tail(log_path)
-    if junit.exists():
-        try:
-            result.cells = parse_junit(junit)
-        except ET.ParseError:
-            result.cells = {}
-    if timings.exists():
-        try:
-            data = json.loads(timings.read_text(encoding="utf-8"))
-            result.kernel_start = float(data.get("kernel_start", 0.0))
-            result.execution = float(sum(data.get("cells", {}).values()))
-        except (ValueError, TypeError):
-            pass
-    for outcome in result.cells.values():
-        text = outcome.message
-        if "Timeout of" in text and "exceeded" in text:
-            result.timed_out = True
-        if "KernelDied" in text or "Kernel dead on test start" in text or "kernel died" in text:
-            result.kernel_died = True
-    if not result.killed and not result.cells:
-        # pytest ran but reported nothing: the kernel never came up, or pytest itself died.
-        result.kernel_died = True
-    return result
 
 
 def _tail(path, limit=4000):
@@ -293,34 +552,6 @@ def _tail(path, limit=4000):
         return handle.read().decode("utf-8", "replace")
 
 
-def parse_junit(path):
-    """Return ``{cell number: CellOutcome}`` from nbval's JUnit report."""
-    outcomes = {}
-    for case in ET.parse(path).getroot().iter("testcase"):
-        match = re.fullmatch(r"Cell (\d+)", case.get("name", ""))
-        if not match:
-            continue
-        number = int(match.group(1))
-        state, message = "passed", ""
-        for child in case:
-            if child.tag in ("failure", "error"):
-                state = "failed"
-                message = child.text or child.get("message") or ""
-                break
-            if child.tag == "skipped":
-                state = "skipped"
-                message = child.get("message") or ""
-                break
-        outcomes[number] = CellOutcome(state, _ANSI.sub("", message))
-    return outcomes
-
-
-def make_scratch_root():
-    """A private folder for one batch's scratch folders (deleted by the caller)."""
-    import tempfile
-
-    return Path(tempfile.mkdtemp(prefix="course-grading-"))
-
-
 def remove_tree(path):
+    """Remove a scratch folder, whoever owns what the run left in it."""
     shutil.rmtree(path, ignore_errors=True)
