@@ -345,7 +345,7 @@ def test_a_grader_fault_is_an_error_and_is_retried(course, tmp_path, monkeypatch
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as patch:
-        patch.setattr(batch, "run_notebook", disk_full)
+        patch.setattr(batch.SandboxRun, "execute", disk_full)
         grade_submissions(subs, out, **options)
     row = read_rows(out / "grades.csv")["a.ipynb"]
     assert row["status"] == "error" and "No space left" in row["detail"]

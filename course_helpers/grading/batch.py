@@ -22,7 +22,7 @@ from .assignments import default_solutions_dir, load_assignments
 from .identify import choose_assignment
 from .read import UnreadableNotebook, file_hash, find_submissions, read_submission
 from .rebuild import rebuild, written_answers
-from .sandbox import Limits, choose_isolation, remove_tree, run_notebook
+from .sandbox import Limits, SandboxRun, choose_isolation, remove_tree
 from .verify import ReferenceRunFailed, reference_answers, verify
 
 # Generous: a correct Spark cell on a loaded machine must not be cut off; an endless
@@ -82,6 +82,10 @@ class Grader:
         Where the references of the solutions' runs are kept between batches.
     hidden : sequence of path-like
         Folders a sandbox must never show (solutions, submissions, gradebook).
+    warm_runs : int, default=1
+        Runs kept started ahead (usually ``-j``): a submission's run is started
+        while the one before it executes, which hides the start-up of Python,
+        pytest and the kernel.
     """
 
     def __init__(
@@ -94,6 +98,7 @@ class Grader:
         scratch_root,
         cache_dir=None,
         hidden=(),
+        warm_runs=1,
     ):
         if assignment is not None and assignment not in assignments:
             raise ValueError(
@@ -113,6 +118,9 @@ class Grader:
         self._reference_locks = {name: threading.Lock() for name in assignments}
         self._counter = 0
         self._counter_lock = threading.Lock()
+        self.warm_runs = warm_runs
+        self._warm = []  # (SandboxRun, scratch) started ahead, for submissions
+        self._to_start = 0  # submissions whose run has not been started yet
 
     def key(self, name):
         """What a cached row depends on: the grader's code, the assignment, the choice rule."""
@@ -124,18 +132,55 @@ class Grader:
             self._counter += 1
             return self.scratch_root / f"{self._counter:05d}-{label}"
 
-    def _run(self, nb, mode):
+    def _start(self, mode):
         scratch = self._scratch(mode)
+        run = SandboxRun(
+            scratch,
+            isolation=self.isolation,
+            mode=mode,
+            limits=self.limits,
+            mpl_cache=self.mpl_cache,
+            hidden=self.hidden,
+        )
+        return run, scratch
+
+    def expect(self, submissions):
+        """Say how many submissions will be run, so that their runs can start ahead."""
+        with self._counter_lock:
+            self._to_start = submissions
+        self._keep_warm()
+
+    def _keep_warm(self):
+        while True:
+            with self._counter_lock:
+                if len(self._warm) >= self.warm_runs or self._to_start <= len(self._warm):
+                    return
+            started = self._start("answer")
+            with self._counter_lock:
+                self._warm.append(started)
+
+    def _take_warm(self):
+        with self._counter_lock:
+            self._to_start = max(self._to_start - 1, 0)
+            started = self._warm.pop(0) if self._warm else None
+        return started or self._start("answer")
+
+    def close(self):
+        """Stop the runs started ahead that no submission needed."""
+        with self._counter_lock:
+            warm, self._warm, self._to_start = self._warm, [], 0
+        for run, scratch in warm:
+            run.close()
+            remove_tree(scratch)
+
+    def _run(self, nb, mode):
+        if mode == "answer":
+            run, scratch = self._take_warm()
+            self._keep_warm()  # the next submission's run starts while this one executes
+        else:
+            run, scratch = self._start(mode)
         try:
-            return run_notebook(
-                nb,
-                scratch,
-                isolation=self.isolation,
-                mode=mode,
-                limits=self.limits,
-                mpl_cache=self.mpl_cache,
-                hidden=self.hidden,
-            )
+            return run.execute(nb)
         finally:
             remove_tree(scratch)
 
@@ -339,6 +384,7 @@ def grade_submissions(
         scratch_root=out_dir / ".scratch",
         cache_dir=out_dir / ".cache",
         hidden=[solutions_dir, submissions_dir, out_dir],
+        warm_runs=jobs,
     )
     if warning:
         print(warning, file=sys.stderr)
@@ -405,6 +451,7 @@ def _grade_batch(grader, handed_in, out_dir, *, jobs, force, progress):
     try:
         if todo:
             grader.mpl_cache = warm_matplotlib_cache(scratch_root / "matplotlib-cache")
+            grader.expect(sum(1 for item in todo if not item.refused))
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = [pool.submit(grader.grade, item) for item in todo]
             try:
@@ -430,5 +477,6 @@ def _grade_batch(grader, handed_in, out_dir, *, jobs, force, progress):
             write_outputs()
     finally:
         bar.close()
+        grader.close()
         remove_tree(scratch_root)
     return sorted(results, key=lambda r: r.submission)

@@ -372,15 +372,16 @@ def _own(path):
                 os.chown(Path(folder) / name, SANDBOX_UID, SANDBOX_UID)
 
 
-def run_notebook(
-    nb, scratch, *, isolation, mode="answer", limits=Limits(), mpl_cache=None, hidden=()
-):
-    """Execute ``nb`` with nbval, its kernel isolated as ``isolation`` says.
+class SandboxRun:
+    """One run, started before its notebook is known: the runner and its kernel warm up.
+
+    The scratch folder, the kernel spec and the runner are made at once; the runner
+    starts its sandboxed kernel and waits. :meth:`execute` then hands it the
+    notebook. A grader that starts the next run while the current one executes
+    hides Python's, pytest's and the kernel's start-up behind useful work.
 
     Parameters
     ----------
-    nb : nbformat.NotebookNode
-        The rebuilt notebook.
     scratch : pathlib.Path
         A folder owned by this run (created; the caller removes it).
     isolation : {"bwrap", "process"}
@@ -388,114 +389,153 @@ def run_notebook(
     mode : {"answer", "reference"}
         ``COURSE_GRADING_MODE`` in the kernel: a submission, or the grader's own
         run of the solution.
-    limits : Limits
+    limits : Limits, optional
     mpl_cache : pathlib.Path, optional
         A warm matplotlib cache folder, copied into the run (saves a font scan).
     hidden : sequence of path-like
         Folders never to show the sandbox even inside a folder it sees (the
         solutions, submissions and gradebook, for an unusual layout).
-
-    Returns
-    -------
-    RunResult
     """
-    import nbformat
 
-    if isolation not in ("bwrap", "process"):
-        raise ValueError(f"isolation must be 'bwrap' or 'process', got {isolation!r}")
-    scratch = Path(scratch)
-    runner_dir, ipc_dir = scratch / "runner", scratch / "ipc"
-    for folder in (runner_dir / "home", runner_dir / "jupyter" / "kernels" / KERNEL_NAME, ipc_dir):
-        folder.mkdir(parents=True)
-    os.chmod(ipc_dir, 0o700)
-    notebook_path = runner_dir / "submission.ipynb"
-    nbformat.write(nb, notebook_path)
-    results = runner_dir / "results.json"
-    (runner_dir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    mpl = scratch / "mpl"
-    if mpl_cache is not None and Path(mpl_cache).is_dir():
-        shutil.copytree(mpl_cache, mpl)
-    else:
-        mpl.mkdir()
-
-    limited = [sys.executable, str(RUNNER_DIR / "limits.py"), f"--file-size={limits.disk_bytes}"]
-    if limits.memory_bytes:
-        limited.append(f"--address-space={limits.memory_bytes}")
-    if isolation == "bwrap":
-        env = kernel_environment(home="/tmp/home", tmp="/tmp", mode=mode, mpl_config="/tmp/mpl")
-        layout = SandboxLayout.for_this_python(hidden=hidden)
-        argv = [
-            *limited,
-            "--",
-            *layout.bwrap_arguments(
-                env=env,
-                binds=[(ipc_dir, ipc_dir), (mpl, "/tmp/mpl")],
-                cwd="/tmp",
-                tmp_bytes=limits.disk_bytes,
-            ),
-        ]
-        _own(ipc_dir)
-        _own(mpl)
-    else:
-        run_dir, home = scratch / "run", scratch / "home"
-        for folder in (run_dir, home / "tmp"):
+    def __init__(
+        self, scratch, *, isolation, mode="answer", limits=None, mpl_cache=None, hidden=()
+    ):
+        if isolation not in ("bwrap", "process"):
+            raise ValueError(f"isolation must be 'bwrap' or 'process', got {isolation!r}")
+        if mode not in ("answer", "reference"):
+            raise ValueError(f"mode must be 'answer' or 'reference', got {mode!r}")
+        self.isolation = isolation
+        self.limits = limits or Limits()
+        scratch = Path(scratch)
+        self.runner_dir, ipc_dir = scratch / "runner", scratch / "ipc"
+        kernels = self.runner_dir / "jupyter" / "kernels" / KERNEL_NAME
+        for folder in (self.runner_dir / "home", kernels, ipc_dir):
             folder.mkdir(parents=True)
-        env = kernel_environment(home=home, tmp=home / "tmp", mode=mode, mpl_config=mpl)
-        env_file = runner_dir / "kernel-env.json"
-        env_file.write_text(json.dumps(env), encoding="utf-8")
-        argv = [*limited, f"--chdir={run_dir}", f"--env-file={env_file}", "--"]
-    argv += [
-        sys.executable,
-        "-m",
-        "ipykernel_launcher",
-        "-f",
-        "{connection_file}",
-        "--HistoryManager.enabled=False",
-    ]
-    spec = {
-        "argv": argv,
-        "display_name": "course sandbox",
-        "language": "python",
-        "interrupt_mode": "message",
-    }
-    spec_path = runner_dir / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json"
-    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+        os.chmod(ipc_dir, 0o700)
+        self.notebook_path = self.runner_dir / "submission.ipynb"
+        self.results = self.runner_dir / "results.json"
+        (self.runner_dir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+        mpl = scratch / "mpl"
+        if mpl_cache is not None and Path(mpl_cache).is_dir():
+            shutil.copytree(mpl_cache, mpl)
+        else:
+            mpl.mkdir()
+        spec = {
+            "argv": self._kernel_argv(scratch, ipc_dir, mpl, mode, hidden),
+            "display_name": "course sandbox",
+            "language": "python",
+            "interrupt_mode": "message",
+        }
+        (kernels / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+        command = [
+            sys.executable, str(RUNNER_DIR / "limits.py"),
+            f"--soft-address-space={RUNNER_MEMORY}", "--",
+            sys.executable, "-m", "pytest", str(self.notebook_path),
+            "-c", str(self.runner_dir / "pytest.ini"), "--rootdir", str(self.runner_dir),
+            "-p", "no:cacheprovider", "-p", "course_grading_plugin", "-p", "nbval.plugin",
+            "--nbval-lax", f"--nbval-kernel-name={KERNEL_NAME}",
+            f"--nbval-cell-timeout={self.limits.cell_timeout:g}",
+            "--nbval-kernel-startup-timeout=120", "-q", "-s", "--color=no", "-W", "ignore",
+        ]  # fmt: skip
+        env = _runner_environment(self.runner_dir, ipc_dir, self.results)
+        env[plugin.PRESTART_ENV] = "1"
+        self.log_path = self.runner_dir / "pytest.log"
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=self.runner_dir,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
-    command = [
-        sys.executable, str(RUNNER_DIR / "limits.py"), f"--soft-address-space={RUNNER_MEMORY}", "--",
-        sys.executable, "-m", "pytest", str(notebook_path),
-        "-c", str(runner_dir / "pytest.ini"), "--rootdir", str(runner_dir),
-        "-p", "no:cacheprovider", "-p", "course_grading_plugin", "-p", "nbval.plugin",
-        "--nbval-lax", f"--nbval-kernel-name={KERNEL_NAME}",
-        f"--nbval-cell-timeout={limits.cell_timeout:g}", "--nbval-kernel-startup-timeout=120",
-        "-q", "--color=no", "-W", "ignore",
-    ]  # fmt: skip
-    result = RunResult(isolation=isolation)
-    log_path = runner_dir / "pytest.log"
-    start = time.perf_counter()
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=runner_dir,
-            env=_runner_environment(runner_dir, ipc_dir, results),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    def _kernel_argv(self, scratch, ipc_dir, mpl, mode, hidden):
+        limits = self.limits
+        limited = [
+            sys.executable,
+            str(RUNNER_DIR / "limits.py"),
+            f"--file-size={limits.disk_bytes}",
+        ]
+        if limits.memory_bytes:
+            limited.append(f"--address-space={limits.memory_bytes}")
+        if self.isolation == "bwrap":
+            env = kernel_environment(home="/tmp/home", tmp="/tmp", mode=mode, mpl_config="/tmp/mpl")
+            layout = SandboxLayout.for_this_python(hidden=hidden)
+            argv = [
+                *limited,
+                "--",
+                *layout.bwrap_arguments(
+                    env=env,
+                    binds=[(ipc_dir, ipc_dir), (mpl, "/tmp/mpl")],
+                    cwd="/tmp",
+                    tmp_bytes=limits.disk_bytes,
+                ),
+            ]
+            _own(ipc_dir)
+            _own(mpl)
+        else:
+            run_dir, home = scratch / "run", scratch / "home"
+            for folder in (run_dir, home / "tmp"):
+                folder.mkdir(parents=True)
+            env = kernel_environment(home=home, tmp=home / "tmp", mode=mode, mpl_config=mpl)
+            env_file = self.runner_dir / "kernel-env.json"
+            env_file.write_text(json.dumps(env), encoding="utf-8")
+            argv = [*limited, f"--chdir={run_dir}", f"--env-file={env_file}", "--"]
+        return [
+            *argv,
+            sys.executable,
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            "{connection_file}",
+            "--HistoryManager.enabled=False",
+        ]
+
+    def execute(self, nb):
+        """Run ``nb`` (the rebuilt notebook) and return the runner's record of it.
+
+        Returns
+        -------
+        RunResult
+        """
+        import nbformat
+
+        nbformat.write(nb, self.notebook_path)
+        result = RunResult(isolation=self.isolation)
+        start = time.perf_counter()
         try:
-            result.returncode = process.wait(timeout=limits.total_timeout)
+            self.process.stdin.write(b"go\n")
+            self.process.stdin.close()
+        except OSError:
+            pass  # the runner is gone already: its log says why
+        try:
+            result.returncode = self.process.wait(timeout=self.limits.total_timeout)
         except subprocess.TimeoutExpired:
             result.killed = True
         finally:
-            # Whatever is left: the runner, the sandbox (and with it every process
-            # inside), or in process isolation the kernel and what it started.
-            _kill_tree(process.pid)
-            process.wait()
-    result.wall = time.perf_counter() - start
-    result.log_tail = _tail(log_path)
-    _read_record(results, result, n_cells=sum(1 for c in nb.cells if c.cell_type == "code"))
-    return result
+            self.close()
+        result.wall = time.perf_counter() - start
+        result.log_tail = _tail(self.log_path)
+        n_cells = sum(1 for cell in nb.cells if cell.cell_type == "code")
+        _read_record(self.results, result, n_cells=n_cells)
+        return result
+
+    def close(self):
+        """Kill whatever is left of the run: the runner, and with it the sandbox."""
+        _kill_tree(self.process.pid)
+        self.process.wait()
+        if self.process.stdin and not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+
+
+def run_notebook(nb, scratch, **options):
+    """Execute ``nb`` in a new :class:`SandboxRun` (same options); return its RunResult."""
+    return SandboxRun(scratch, **options).execute(nb)
 
 
 def _read_record(path, result, *, n_cells):

@@ -120,9 +120,21 @@ def verify(assignment, rebuilt, run, references, *, cell_timeout):
             ok, message = False, f"the answer could not be read ({exc})"
         if ok:
             verdicts.scores[cell.exercise] += cell.points
+        elif _not_attempted(rebuilt, run, cell.exercise):
+            # The check judged what the course's cells left in place of the answer.
+            verdicts.hints.setdefault(cell.exercise, NOT_ATTEMPTED)
         else:
             verdicts.hints.setdefault(cell.exercise, _shorten(message))
     return verdicts
+
+
+NOT_ATTEMPTED = "not attempted yet: the exercise cell still raises NotImplementedError"
+
+
+def _not_attempted(rebuilt, run, exercise):
+    number = rebuilt.exercise_cell(exercise)
+    record = run.cells[number] if number is not None and number < len(run.cells) else None
+    return record is not None and "NotImplementedError" in record.error
 
 
 def _why_no_answer(rebuilt, run, exercise, check_record, cell_timeout):
@@ -134,8 +146,8 @@ def _why_no_answer(rebuilt, run, exercise, check_record, cell_timeout):
             f"the exercise cell ran longer than {cell_timeout:g} s and was stopped "
             "(an endless loop?)"
         )
-    if exercise_record is not None and "NotImplementedError" in exercise_record.error:
-        return "not attempted yet: the exercise cell still raises NotImplementedError"
+    if _not_attempted(rebuilt, run, exercise):
+        return NOT_ATTEMPTED
     if check_record is None or not check_record.ran:
         if run.killed:
             return "not run: the whole run took too long and was stopped before this check"

@@ -17,6 +17,11 @@ kernel's messages. This plugin adds what grading needs and nbval 0.11 lacks:
 * **A dead kernel is noticed at once**, not after the whole cell timeout.
 * **Bounded outputs**: past ``OUTPUT_LIMIT`` bytes in one cell, output text is
   dropped, so a cell printing without end cannot exhaust the runner's memory.
+* **A warm start.** With ``COURSE_GRADING_PRESTART`` set, the runner starts
+  the kernel as soon as it is configured, then waits for one line on stdin
+  (the grader writes the notebook, then says ``go``): the grader starts the
+  next run while the current one executes, so Python, pytest and the kernel
+  start no longer delay anyone.
 * **No process outlives the run.** The runner is a child subreaper (Linux): a
   process the student detached (a new session, an empty environment, a double
   fork) is re-parented to the runner when the kernel ends, not to init, and the
@@ -43,6 +48,7 @@ ANSWER_MIME = "application/vnd.course-helpers.answer+json"  # = checks.plain.ANS
 IPC_DIR_ENV = "COURSE_GRADING_IPC_DIR"
 RESULTS_ENV = "COURSE_GRADING_RESULTS"
 SANDBOX_UID_ENV = "COURSE_GRADING_SANDBOX_UID"
+PRESTART_ENV = "COURSE_GRADING_PRESTART"
 OUTPUT_LIMIT = 64 * 2**20
 #: Answers kept per cell: one is expected; more are counted, not kept.
 ANSWERS_KEPT = 2
@@ -180,6 +186,39 @@ def _kill_leftovers():
 if __name__ == "course_grading_plugin":
     _patch_nbval()
     _become_subreaper()
+
+
+def _read_line(fd):
+    """One line from a file descriptor (pytest's capture hides sys.stdin)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = os.read(fd, 64)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode("utf-8", "replace").strip()
+
+
+def pytest_configure(config):
+    if not os.environ.get(PRESTART_ENV) or not config.option.nbval_kernel_name:
+        return
+    from nbval import kernel as nbval_kernel
+    from nbval import plugin as nbval_plugin
+
+    kernel = nbval_kernel.RunningKernel(
+        config.option.nbval_kernel_name,
+        cwd=os.getcwd(),
+        startup_timeout=config.option.nbval_kernel_startup_timeout,
+    )
+    if _read_line(0) != "go":  # the grader went away: nothing to run
+        kernel.stop()
+        os._exit(0)
+    waiting = [kernel]
+
+    def prestarted(*args, **kwargs):
+        return waiting.pop() if waiting else nbval_kernel.RunningKernel(*args, **kwargs)
+
+    nbval_plugin.RunningKernel = prestarted
 
 
 def pytest_runtest_setup(item):
