@@ -392,11 +392,13 @@ def load_notebooks():
     return solution, student
 
 
-def write_attacks(folder, *, port):
-    """Write every attack into ``folder`` as ``attack_<name>.ipynb``; return their names."""
+def write_attacks(folder, *, port, only=None):
+    """Write every attack (or those named in ``only``) into ``folder`` as ``attack_<name>.ipynb``."""
     solution, student = load_notebooks()
     names = {}
     for attack in ATTACKS:
+        if only is not None and attack.name not in only:
+            continue
         name = f"attack_{attack.name}.ipynb"
         (folder / name).write_text(
             nbformat.writes(attack_notebook(attack, solution, student, port=port)),
@@ -406,11 +408,13 @@ def write_attacks(folder, *, port):
     return names
 
 
-def _table(isolation):  # pragma: no cover - a manual tool for the closing note
+def _table(isolation, only):  # pragma: no cover - a manual tool for the closing note
     import csv
     import os
     import socket
     import tempfile
+
+    from fake_course import solved
 
     from course_helpers.grading import grade_submissions
 
@@ -420,7 +424,9 @@ def _table(isolation):  # pragma: no cover - a manual tool for the closing note
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
-    names = write_attacks(subs, port=server.getsockname()[1])
+    names = write_attacks(subs, port=server.getsockname()[1], only=only)
+    solution, student = load_notebooks()
+    (subs / "zz_honest_solved.ipynb").write_text(nbformat.writes(solved(student, solution)))
     os.environ[SECRET_ENV] = SECRET_VALUE
     grade_submissions(subs, out, jobs=2, cell_timeout=60, progress=False, isolation=isolation)
     with open(out / "grades.csv", encoding="utf-8", newline="") as stream:
@@ -441,4 +447,6 @@ if __name__ == "__main__":  # pragma: no cover
     sys.path.insert(0, str(Path(__file__).parent))
     parser = argparse.ArgumentParser()
     parser.add_argument("--isolation", default="auto")
-    _table(parser.parse_args().isolation)
+    parser.add_argument("--only", nargs="*", help="attack names (default: all)")
+    arguments = parser.parse_args()
+    _table(arguments.isolation, arguments.only)
