@@ -275,3 +275,29 @@ def test_fp_fn_data_tell_the_mistakes_apart(labels):
     fp, fn = by_loop(y_true, y_pred)
     tp = int(np.sum((y_true == 1) & (y_pred == 1)))
     assert len({fp, fn, tp, int(y_pred.sum()), int((y_pred == 0).sum())}) == 5
+
+
+# --- a passing answer works in the rest of the notebook -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "normal_distances = kmeans.transform(normal_data).tolist()",
+        "normal_distances = pd.DataFrame(kmeans.transform(normal_data))",
+    ],
+    ids=["a list", "a DataFrame"],
+)
+def test_a_passing_answer_runs_through_the_notebook(tmp_path, answer):
+    from notebook_run import printed, run_with_answer
+
+    cells = run_with_answer(
+        "04_digits_kmeans",
+        "ex-digits-normal-distances",
+        answer,
+        workdir=tmp_path,
+        skip=("digits-k-sweep", "digits-k-sweep-figure"),  # slow, and they do not use it
+    )
+    assert printed(cells["check-digits-normal-distances"]).startswith("✓")
+    assert "same as the helper: True" in printed(cells["digits-radii"])
+    assert printed(cells["check-digits-fp-fn"]).startswith("✓")
