@@ -286,3 +286,23 @@ def test_a_typed_in_percentile_is_caught_when_the_knob_moves(state):
         X_train=state["X_train"],
         percentile_threshold=95,
     )
+
+
+def test_a_passing_series_runs_through_the_notebook(tmp_path):
+    """groupby().quantile() gives a Series, not a dict: the check passes it, and so do the
+    exercise cell's print and the cells after it."""
+    from notebook_run import printed, run_with_answer
+
+    answer = (
+        "frame = pd.DataFrame({'cluster': nearest_cluster, 'distance': nearest_distance})\n"
+        "radii = frame.groupby('cluster')['distance'].quantile(percentile_threshold / 100)\n"
+    )
+    cells = run_with_answer(
+        "03_blobs_kmeans",
+        "ex-blobs-radii",
+        answer,
+        workdir=tmp_path,
+        skip=("blobs-knob-figure", "quick-spread-figure"),
+    )
+    assert printed(cells["check-blobs-radii"]).startswith("✓")
+    assert printed(cells["ex-blobs-radii"]) == printed(cells["blobs-helper-radii"])
