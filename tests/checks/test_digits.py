@@ -237,6 +237,10 @@ FP_FN_WRONG = {
         lambda t, p, fp, fn: (int(np.sum(~t * p)), fn),
         "came out negative.*~ flips every bit",
     ),
+    "every digit counted": (
+        lambda t, p, fp, fn: (fp, len(t) - fp),  # "the rest"
+        "false_neg is .*, more than the 360 anomalies there are",
+    ),
     "a share, not a count": (
         lambda t, p, fp, fn: (float(np.mean((t == 0) & (p == 1))), fn),
         "not a whole number",
