@@ -55,3 +55,8 @@ def test_objects_become_unsupported_markers():
 def test_decoding_refuses_anything_else(data):
     with pytest.raises(PlainDataError):
         from_plain(data)
+
+
+def test_a_zero_dimensional_array_keeps_its_shape():
+    back = wire(np.asarray(2.5))
+    assert back.shape == () and back == 2.5

@@ -30,14 +30,12 @@ def radii(radii, *, kmeans, X_train, percentile_threshold):
                 k: v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v
                 for k, v in value.items()
             }
-        return {"radii": value, "type": type(radii).__name__}
+        # The knob travels with the answer: the student may turn it (the lesson asks them
+        # to), and the grader's reference run only knows the solution's setting.
+        return {"radii": value, "type": type(radii).__name__, "percentile": percentile_threshold}
 
     def reference():
-        distances = np.asarray(kmeans.transform(np.asarray(X_train, dtype=float)))
-        return {
-            "distances": distances,
-            "percentile": percentile_threshold,
-        }
+        return {"distances": np.asarray(kmeans.transform(np.asarray(X_train, dtype=float)))}
 
     run_check("blobs-radii", answer=answer, reference=reference, judge=judge_radii)
 
@@ -74,7 +72,14 @@ def judge_radii(answer, reference):
     """Judge a dict ``{cluster: radius}`` against each cluster's own distances."""
     radii, type_name = answer["radii"], answer.get("type", "")
     distances = np.asarray(reference["distances"], dtype=float)
-    percentile = float(reference["percentile"])
+    percentile = answer.get("percentile")
+    fail_unless(
+        isinstance(percentile, (int, float))
+        and not isinstance(percentile, bool)
+        and 0 < percentile <= 100,
+        f"percentile_threshold should be a number from 0 to 100, got {percentile!r}",
+    )
+    percentile = float(percentile)
     n_clusters = distances.shape[1]
     labels = distances.argmin(axis=1)
     nearest = distances.min(axis=1)

@@ -91,7 +91,8 @@ def _to_plain(value, depth):
 
 
 def _array_record(array, type_name):
-    array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+    # (not ascontiguousarray: it would make a 0-d array 1-d; tobytes is C order anyway)
+    array = np.asarray(array, dtype=array.dtype.newbyteorder("<"))
     if array.size > MAX_ELEMENTS:
         return {"__unsupported__": f"{type_name} of {array.size} elements (too large)"}
     return {
