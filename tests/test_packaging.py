@@ -1,4 +1,5 @@
-"""environment.yml agrees with pyproject.toml; CI runs the README's test command."""
+"""Dependencies by audience: the core is what the notebooks import, the instructor's tools are
+extras; environment.yml agrees with pyproject.toml; CI runs the README's test command."""
 
 import re
 import tomllib
@@ -26,15 +27,37 @@ def _conda_dependencies():
     return deps
 
 
-def test_environment_yml_asks_for_the_same_packages_as_pyproject():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip_deps = dict(_requirement(r) for r in project["dependencies"])
+def _project():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def test_environment_yml_asks_for_the_core_and_lab_packages_of_pyproject():
+    project = _project()
+    pip_deps = dict(
+        _requirement(r)
+        for r in project["dependencies"] + project["optional-dependencies"]["lab"]
+    )
     conda_deps = _conda_dependencies()
     # conda also provides the interpreter, Java for Spark, and pip itself.
     extra = {name: conda_deps.pop(name) for name in ("python", "openjdk", "pip")}
     assert extra["python"] == project["requires-python"]
     assert extra["openjdk"] == "=17"
     assert conda_deps == pip_deps
+
+
+#: Instructor tools: a student (and every Colab session) must not install them.
+INSTRUCTOR_TOOLS = {"pytest", "nbval", "jupyterlab", "nbclient", "nbconvert", "psutil", "tqdm"}
+
+
+def test_the_core_is_what_the_notebooks_need_and_the_tools_are_extras():
+    project = _project()
+    core = {_requirement(r)[0] for r in project["dependencies"]}
+    assert not core & INSTRUCTOR_TOOLS
+    extras = project["optional-dependencies"]
+    assert {_requirement(r)[0] for r in extras["lab"]} >= {"jupyterlab", "ipykernel"}
+    assert {_requirement(r)[0] for r in extras["grading"]} >= {"nbval", "pytest", "nbformat"}
+    # The test suite runs the lab and the grader: its extra pulls both in.
+    assert "course-helpers[lab,grading]" in extras["test"]
 
 
 def test_environment_yml_installs_the_package_itself():

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 RUN_COMMAND = (
-    "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/python -m course_helpers.lab"
+    'python3 -m venv .venv && .venv/bin/pip install -e ".[lab]" && .venv/bin/python -m course_helpers.lab'
 )
 TEST_COMMAND = (
     'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && .venv/bin/python -m pytest'
