@@ -56,24 +56,25 @@ SETUP_TEMPLATE = """\
 # package (it brings the data); anywhere else it only checks the environment.
 import sys
 
+just_installed = False
 if "google.colab" in sys.modules:
     import importlib.util
     import os
     import subprocess
 
     if importlib.util.find_spec("course_helpers") is None:
-        # --no-deps keeps Colab's own packages; prepare_notebook() adds only what is missing.
+        # pip keeps each package Colab has in a version the course accepts: it adds openTSNE.
         spec = os.environ.get(
             "COURSE_HELPERS_SPEC",
             "{spec}",
         )
-        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", spec]
-        subprocess.run(pip, check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", spec], check=True)
         importlib.invalidate_caches()
+        just_installed = True
 
-from course_helpers.environment import prepare_notebook
+from course_helpers.setup.colab import prepare_notebook
 
-prepare_notebook()"""
+prepare_notebook(just_installed=just_installed)"""
 
 
 class AuthoringError(ValueError):

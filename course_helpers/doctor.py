@@ -12,12 +12,16 @@ Example output::
 """
 
 import argparse
-import os
+import importlib.metadata
 import shlex
 import sys
 from dataclasses import dataclass
 
-from . import environment
+from . import kernels
+from .setup import java
+
+#: The distribution whose version ranges the checks read (pyproject.toml's, once installed).
+COURSE_DISTRIBUTION = "course-helpers"
 
 SPARK_NOTEBOOKS = "notebooks 01-02"
 MIN_PYTHON = (3, 11)
@@ -69,29 +73,44 @@ def check_python():
 
 def check_java():
     """The Java Spark would start is 17 or newer."""
-    java = environment.find_java()
-    where = f"JAVA_HOME={os.environ['JAVA_HOME']}" if os.environ.get("JAVA_HOME") else "PATH"
-    hint = environment.java_install_hint()
-    needs = f"Spark needs Java {environment.MIN_JAVA} or newer ({SPARK_NOTEBOOKS})"
-    if java is None and os.environ.get("JAVA_HOME"):
+    problem = java.java_problem()
+    if problem is not None:
         return CheckResult(
-            "Java",
-            False,
-            f"{where} has no bin/java; {needs}",
-            f"point JAVA_HOME at a JDK {environment.MIN_JAVA}+ folder or unset it. {hint}",
+            "Java", False, f"{problem} ({SPARK_NOTEBOOKS})", java.java_install_hint()
         )
-    if java is None:
-        return CheckResult("Java", False, f"no java found on {where}; {needs}", hint)
-    version = environment.java_major_version(java)
-    if version is None:
-        return CheckResult("Java", False, f"{java} does not run; {needs}", hint)
-    if version < environment.MIN_JAVA:
-        return CheckResult("Java", False, f"Java {version} at {java}; {needs}", hint)
-    return CheckResult("Java", True, f"Java {version} at {java}")
+    return CheckResult("Java", True, f"Java {java.java_major_version()} at {java.find_java()}")
+
+
+def installed_version(distribution):
+    """Return the installed version string of ``distribution``, or None."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def requirement_of(distribution, *, package=COURSE_DISTRIBUTION):
+    """Return the :class:`packaging.requirements.Requirement` ``package`` has on ``distribution``.
+
+    Returns None when it has none, or when ``package`` is not installed as a
+    distribution (a folder on ``sys.path``). Requirements of extras count too:
+    the doctor checks JupyterLab's range as well as NumPy's.
+    """
+    from packaging.requirements import Requirement
+
+    try:
+        texts = importlib.metadata.requires(package) or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for text in texts:
+        requirement = Requirement(text)
+        if requirement.name.lower() == distribution.lower():
+            return requirement
+    return None
 
 
 def check_package(distribution, *, needed_by):
-    """``distribution`` is installed in a version the course accepts.
+    """``distribution`` is installed in a version the course accepts (pyproject.toml's range).
 
     Parameters
     ----------
@@ -100,9 +119,9 @@ def check_package(distribution, *, needed_by):
     needed_by : str
         Which notebooks need it, for the failure message.
     """
-    requirement = environment.requirement_of(distribution)
+    requirement = requirement_of(distribution)
     wanted = requirement if requirement is not None else distribution
-    version = environment.installed_version(distribution)
+    version = installed_version(distribution)
     if version is None:
         return CheckResult(
             distribution, False, f"not installed ({needed_by} need it)", _pip_install(wanted)
@@ -117,32 +136,23 @@ def check_package(distribution, *, needed_by):
     return CheckResult(distribution, True, version)
 
 
-def check_pyspark():
-    """pyspark 4.x."""
-    problem = environment.pyspark_problem()
-    if problem is None:
-        return CheckResult("pyspark", True, environment.installed_version("pyspark"))
-    return CheckResult(
-        "pyspark", False, f"{problem} ({SPARK_NOTEBOOKS})", _pip_install("pyspark>=4,<5")
-    )
-
-
 def check_kernel():
     """The ``python3`` kernel JupyterLab would start runs this very interpreter."""
     fix = (
+        'install JupyterLab and a kernel with `pip install -e ".[lab]"`, then '
         "start JupyterLab with `python -m course_helpers.lab` (it installs this environment's "
         f"kernel), or run: {shlex.quote(sys.executable)} -m ipykernel install --sys-prefix; "
         "if JUPYTER_PATH is set, unset it"
     )
     try:
-        found = environment.kernel_interpreter("python3")
+        found = kernels.kernel_interpreter("python3")
     except (RuntimeError, OSError, ValueError) as exc:
         return CheckResult("Jupyter kernel", False, str(exc), fix)
     if found is None:
         return CheckResult(
             "Jupyter kernel", False, "no 'python3' kernel: ipykernel is missing", fix
         )
-    if environment.kernel_runs_this_environment(found):
+    if kernels.kernel_runs_this_environment(found):
         return CheckResult(
             "Jupyter kernel", True, f"python3 runs this environment ({found['interpreter']})"
         )
@@ -158,8 +168,11 @@ def check_kernel():
 
 def check_data():
     """The bundled market data of the Spark notebooks is where the package expects it."""
-    path = environment.bundled_data_path()
-    if path is None:
+    from .market_data import bundled_data_path
+
+    try:
+        path = bundled_data_path()
+    except FileNotFoundError:
         return CheckResult(
             "bundled data",
             False,
@@ -167,7 +180,7 @@ def check_data():
             "reinstall the course (`pip install -e .` in the course folder) or set DATA_PATH "
             "to a candle CSV",
         )
-    return CheckResult("bundled data", True, path)
+    return CheckResult("bundled data", True, str(path))
 
 
 def run_checks():
@@ -180,7 +193,7 @@ def run_checks():
     return [
         check_python(),
         check_java(),
-        check_pyspark(),
+        check_package("pyspark", needed_by=SPARK_NOTEBOOKS),
         check_package("scikit-learn", needed_by="all notebooks"),
         check_package("matplotlib", needed_by="the notebooks' plots"),
         check_package("seaborn", needed_by="the notebooks' plots"),

@@ -19,12 +19,13 @@ installed into the environment (``ipykernel install --sys-prefix``) when the
 one found does not run this interpreter.
 """
 
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from . import doctor, environment
+from . import doctor, kernels
 
 
 def course_folder():
@@ -50,13 +51,13 @@ def ensure_kernel(*, out=None):
     """
     out = out or sys.stdout
     try:
-        if environment.kernel_runs_this_environment(environment.kernel_interpreter("python3")):
+        if kernels.kernel_runs_this_environment(kernels.kernel_interpreter("python3")):
             return True
         from ipykernel.kernelspec import install
 
         where = install(kernel_name="python3", prefix=sys.prefix)
         print(f"Installed this environment's python3 kernel in {where}", file=out)
-        return environment.kernel_runs_this_environment(environment.kernel_interpreter("python3"))
+        return kernels.kernel_runs_this_environment(kernels.kernel_interpreter("python3"))
     except (ImportError, OSError, RuntimeError) as exc:
         # The doctor's report below says what is wrong and how to fix it.
         print(f"Could not set up the python3 kernel: {exc}", file=out)
@@ -87,6 +88,14 @@ def main(argv=None):
             file=sys.stderr,
         )
         return 2
+    if importlib.util.find_spec("jupyterlab") is None:
+        # The course itself installs without it (Colab has its own); the lab extra adds it.
+        print(
+            "error: JupyterLab is not installed in this environment; run: "
+            f'{sys.executable} -m pip install -e ".[lab]" (in the course folder)',
+            file=sys.stderr,
+        )
+        return 2
     ensure_kernel()
     failed = doctor.report(doctor.run_checks())
     if failed:
@@ -95,7 +104,7 @@ def main(argv=None):
             "the same message; the others run."
         )
     command = lab_command(folder, extra_args)
-    env = {**os.environ, **environment.JUPYTER_ENVIRONMENT}
+    env = {**os.environ, **kernels.JUPYTER_ENVIRONMENT}
     print(f"Starting JupyterLab on {folder} with {sys.executable} (stop it with Ctrl+C)")
     sys.stdout.flush()
     sys.stderr.flush()

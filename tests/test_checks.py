@@ -11,7 +11,7 @@ import pytest
 from check_harness import TESTED
 
 import course_helpers.checks as checks_package
-from course_helpers.environment import java_major_version
+from course_helpers.setup.java import java_major_version
 
 
 def test_every_exercise_has_a_table():

@@ -2,7 +2,7 @@
 
 ``tests/test_colab.py`` runs whole notebooks on a simulated Colab whose Java is
 already new enough. Here each branch of the decisions is forced: Java missing,
-too old or fine; requirements missing, too old, satisfied or Colab's own.
+too old or fine; a package changed under a module the session had imported, or not.
 """
 
 import os
@@ -13,6 +13,7 @@ import types
 import pytest
 
 from course_helpers import environment
+from course_helpers.setup import colab, java
 
 FAKE_JAVA = """#!/bin/sh
 echo 'openjdk version "{version}.0.9" 2023-10-17' >&2
@@ -43,7 +44,7 @@ def fake_colab(monkeypatch, tmp_path):
     # fake JDK never leaks into later tests (Spark would start the fake java).
     monkeypatch.setenv("JAVA_HOME", "")
     monkeypatch.delenv("JAVA_HOME")
-    monkeypatch.setattr(environment, "JVM_ROOT", str(jvm))
+    monkeypatch.setattr(java, "JVM_ROOT", str(jvm))
     return types.SimpleNamespace(bin=bin_dir, jvm=jvm, apt_log=tmp_path / "apt.log")
 
 
@@ -68,14 +69,14 @@ def _apt_calls(colab):
 def test_java_17_present_means_no_apt(fake_colab):
     _fake_apt(fake_colab)
     _write_executable(fake_colab.bin / "java", FAKE_JAVA.format(version=17))
-    assert environment.require_java() == 17
+    assert java.require_java() == 17
     assert _apt_calls(fake_colab) == []
 
 
 def test_java_21_present_is_kept(fake_colab):
     _fake_apt(fake_colab)
     _write_executable(fake_colab.bin / "java", FAKE_JAVA.format(version=21))
-    assert environment.ensure_java_on_colab() == 21
+    assert java.ensure_java_on_colab() == 21
     assert _apt_calls(fake_colab) == []
 
 
@@ -84,11 +85,11 @@ def test_missing_or_old_java_installs_openjdk_17(fake_colab, old_java, capsys, m
     _fake_apt(fake_colab)
     if old_java is not None:
         _write_executable(fake_colab.bin / "java", FAKE_JAVA.format(version=old_java))
-    assert environment.require_java() == 17
+    assert java.require_java() == 17
     assert _apt_calls(fake_colab) == ["install -y -qq openjdk-17-jdk-headless"]
     home = fake_colab.jvm / "java-17-openjdk-amd64"
     assert os.environ["JAVA_HOME"] == str(home)
-    assert environment.find_java() == str(home / "bin" / "java")
+    assert java.find_java() == str(home / "bin" / "java")
     assert "Installing openjdk-17-jdk-headless" in capsys.readouterr().out
 
 
@@ -97,14 +98,14 @@ def test_a_jdk_installed_earlier_is_reused_without_apt(fake_colab):
     _write_executable(fake_colab.bin / "java", FAKE_JAVA.format(version=11))
     jdk = fake_colab.jvm / "java-17-openjdk-amd64"
     _write_executable(jdk / "bin" / "java", FAKE_JAVA.format(version=17))
-    assert environment.ensure_java_on_colab() == 17
+    assert java.ensure_java_on_colab() == 17
     assert _apt_calls(fake_colab) == []
 
 
 def test_apt_failure_says_what_to_do(fake_colab):
     _fake_apt(fake_colab, works=False)
-    with pytest.raises(environment.JavaNotFoundError) as caught:
-        environment.require_java()
+    with pytest.raises(java.JavaNotFoundError) as caught:
+        java.require_java()
     message = str(caught.value)
     assert "could not install openjdk-17-jdk-headless" in message
     assert "Unable to locate package" in message
@@ -114,102 +115,80 @@ def test_apt_failure_says_what_to_do(fake_colab):
 
 
 def test_no_apt_get_at_all(fake_colab):
-    with pytest.raises(environment.JavaNotFoundError, match="no apt-get"):
-        environment.require_java()
+    with pytest.raises(java.JavaNotFoundError, match="no apt-get"):
+        java.require_java()
 
 
 def test_outside_colab_java_is_never_installed(fake_colab, monkeypatch):
     monkeypatch.delitem(sys.modules, "google.colab")
     _fake_apt(fake_colab)
-    with pytest.raises(environment.JavaNotFoundError, match="no java was found on PATH"):
-        environment.require_java()
+    with pytest.raises(java.JavaNotFoundError, match="no java found on PATH"):
+        java.require_java()
     assert _apt_calls(fake_colab) == []
 
 
-# --- the package's requirements on Colab -------------------------------------
-
-#: A Colab-like set of installed versions (None: not installed).
-COLAB_VERSIONS = {
-    "numpy": "2.0.2",
-    "pandas": "1.5.3",  # too old for the course (it needs >=2.2,<3)
-    "scikit-learn": "1.6.1",
-    "matplotlib": "3.10.0",
-    "seaborn": "0.13.2",
-    "opentsne": None,  # Colab does not have it
-    "pyspark": "4.0.1",
-    "pyarrow": "18.1.0",
-    "nbformat": "5.10.4",
-    "tqdm": "4.67.1",
-    "threadpoolctl": "3.6.0",
-    "psutil": "5.9.5",  # ipykernel depends on it, so every Colab kernel has it
-    "ipykernel": "6.17.1",  # older than the local minimum, and Colab's own
-    "jupyterlab": None,
-    "nbval": None,
-    "pytest": "8.3.5",
-    "nbclient": "0.10.2",
-    "nbconvert": "7.16.6",
-}
+# --- a package changed under an imported module ------------------------------
 
 
-@pytest.fixture
-def fake_pip(monkeypatch):
-    """Installed versions from COLAB_VERSIONS; pip records its arguments and "installs"."""
-    versions = dict(COLAB_VERSIONS)
-    calls = []
-
-    def installed(name):
-        return versions.get(name.lower())
-
-    def run(command, **kwargs):
-        assert command[:4] == [sys.executable, "-m", "pip", "install"], command
-        calls.append(command[4:])
-        for requirement in command[4:]:
-            if not requirement.startswith("-"):
-                name = requirement.split("<")[0].split(">")[0].split("=")[0].lower()
-                versions[name] = {"pandas": "2.2.3", "opentsne": "1.0.4"}.get(name, "99")
-        return subprocess.CompletedProcess(command, 0)
-
-    monkeypatch.setattr(environment, "installed_version", installed)
-    monkeypatch.setattr(environment.subprocess, "run", run)
-    return types.SimpleNamespace(calls=calls, versions=versions)
+def _imported(monkeypatch, module_name, version):
+    module = types.ModuleType(module_name)
+    module.__version__ = version
+    monkeypatch.setitem(sys.modules, module_name, module)
 
 
-def test_only_missing_and_too_old_requirements_are_installed(fake_pip, capsys):
-    changed = environment.install_colab_requirements()
-    assert len(fake_pip.calls) == 1
-    requested = sorted(r for r in fake_pip.calls[0] if not r.startswith("-"))
-    # The ranges come from pyproject.toml (via the installed metadata): check the names.
-    assert [r.split("<")[0].split(">")[0] for r in requested] == ["opentsne", "pandas"]
-    assert sorted(changed) == ["opentsne", "pandas"]
-    assert "Installing:" in capsys.readouterr().out
+def test_the_core_requirements_are_what_a_plain_install_installs():
+    names = [r.split(">")[0].split("<")[0].split("=")[0] for r in colab.core_requirements()]
+    assert "pandas" in names and "opentsne" in [n.lower() for n in names]
+    # The extras (lab, grading, test) are not installed on Colab.
+    assert not {"jupyterlab", "ipykernel", "pytest", "nbval"} & {n.lower() for n in names}
 
 
-def test_colab_own_kernel_packages_are_never_touched(fake_pip):
-    environment.install_colab_requirements()
-    requested = " ".join(fake_pip.calls[0])
-    for kept in environment.COLAB_KEEPS:
-        assert kept not in requested
+def test_an_imported_module_older_than_the_installed_package_is_stale(monkeypatch):
+    installed = colab._installed_version("pandas")
+    _imported(monkeypatch, "pandas", "1.5.3")
+    _imported(monkeypatch, "sklearn", colab._installed_version("scikit-learn"))
+    assert installed != "1.5.3"
+    assert colab.stale_imports(["pandas<3,>=2.2", "scikit-learn>=1.5", "openTSNE>=1.0"]) == [
+        "pandas"
+    ]
 
 
-def test_nothing_to_do_means_no_pip(fake_pip):
-    fake_pip.versions.update(pandas="2.2.3", opentsne="1.0.4")
-    assert environment.install_colab_requirements() == []
-    assert fake_pip.calls == []
-
-
-def test_a_changed_package_already_imported_asks_for_a_restart(fake_pip, monkeypatch):
-    old_pandas = types.ModuleType("pandas")
-    old_pandas.__version__ = "1.5.3"
-    monkeypatch.setitem(sys.modules, "pandas", old_pandas)
+def test_a_fresh_install_over_an_imported_module_asks_for_a_restart(monkeypatch):
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    with pytest.raises(environment.RestartRequired, match=r"pandas changed.*Restart session"):
-        environment.prepare_notebook()
+    _imported(monkeypatch, "pandas", "1.5.3")
+    with pytest.raises(colab.RestartRequired, match=r"pandas changed.*Restart session"):
+        colab.prepare_notebook(just_installed=True)
 
 
-def test_importing_the_environment_module_needs_only_numpy():
-    """On Colab it is imported right after ``pip install --no-deps``: no heavy imports."""
+def test_without_an_install_the_versions_are_not_compared(monkeypatch, capsys):
+    """A __version__ spelled unlike its metadata must not ask for a restart after each restart."""
+    _imported(monkeypatch, "pandas", "1.5.3")
+    colab.prepare_notebook(just_installed=False)
+    assert "| local" in capsys.readouterr().out
+
+
+def test_prepare_notebook_validates_its_flag():
+    with pytest.raises(TypeError, match="just_installed must be True or False, got 'yes'"):
+        colab.prepare_notebook(just_installed="yes")
+
+
+def test_an_old_setup_cell_gets_the_requirements_its_no_deps_install_skipped(monkeypatch, capsys):
+    """Setup cells written before course_helpers.setup call environment.prepare_notebook."""
+    calls = []
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(environment.subprocess, "run", lambda command, **kw: calls.append(command))
+    monkeypatch.setattr(colab, "_java_text", lambda: "Java 17")
+    environment.prepare_notebook()
+    ((command),) = calls
+    assert command[:5] == [sys.executable, "-m", "pip", "install", "--quiet"]
+    assert sorted(command[5:]) == sorted(colab.core_requirements())
+    assert "| Colab" in capsys.readouterr().out
+
+
+def test_importing_the_setup_modules_needs_only_numpy():
+    """On Colab they are imported right after pip install: no heavy imports."""
     code = (
-        "import sys, course_helpers.environment\n"
+        "import sys, course_helpers.setup.colab, course_helpers.setup.java\n"
         "heavy = ['sklearn', 'pandas', 'pyspark', 'openTSNE', 'seaborn', 'matplotlib', "
         "'scipy', 'pyarrow', 'tqdm']\n"
         "print(','.join(m for m in heavy if m in sys.modules))"

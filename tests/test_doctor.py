@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from course_helpers import doctor, environment
+from course_helpers import doctor
+from course_helpers.setup import java
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = [
@@ -50,7 +51,7 @@ def test_doctor_passes_here():
     lines = _lines(result.stdout)
     assert list(lines) == REQUIREMENTS
     assert all(line.startswith("[ OK ]") for line in lines.values()), result.stdout
-    assert f"Java {environment.java_major_version()}" in lines["Java"]
+    assert f"Java {java.java_major_version()}" in lines["Java"]
 
 
 @pytest.mark.parametrize("java_home", ["/nonexistent-jdk", None], ids=["JAVA_HOME", "PATH"])
@@ -91,9 +92,9 @@ def test_java_too_old_is_a_failure(tmp_path, monkeypatch):
 
 
 def test_a_missing_package_is_a_failure_with_the_install_command(monkeypatch):
-    real = environment.installed_version
+    real = doctor.installed_version
     monkeypatch.setattr(
-        environment,
+        doctor,
         "installed_version",
         lambda name: None if name.lower() == "opentsne" else real(name),
     )
@@ -104,17 +105,20 @@ def test_a_missing_package_is_a_failure_with_the_install_command(monkeypatch):
 
 
 def test_a_package_outside_the_course_range_is_a_failure(monkeypatch):
-    monkeypatch.setattr(environment, "installed_version", lambda name: "1.2.2")
+    monkeypatch.setattr(doctor, "installed_version", lambda name: "1.2.2")
     result = doctor.check_package("scikit-learn", needed_by="all notebooks")
     assert not result.ok
     assert "1.2.2 is installed" in result.detail
 
 
-def test_pyspark_3_is_a_failure(monkeypatch):
-    monkeypatch.setattr(environment, "installed_version", lambda name: "3.5.1")
-    result = doctor.check_pyspark()
+def test_pyspark_3_is_a_failure_against_pyprojects_range(monkeypatch):
+    monkeypatch.setattr(doctor, "installed_version", lambda name: "3.5.1")
+    result = doctor.check_package("pyspark", needed_by=doctor.SPARK_NOTEBOOKS)
     assert not result.ok
-    assert "pyspark 3.5.1" in result.detail and "4.x" in result.detail
+    # The range is pyproject.toml's (read from the installed metadata), not a copy of it.
+    wanted = doctor.requirement_of("pyspark")
+    assert f"3.5.1 is installed, the course needs {wanted.specifier}" in result.detail
+    assert str(wanted) in result.fix
 
 
 def test_a_kernel_running_another_python_is_a_failure(tmp_path, monkeypatch):
@@ -143,6 +147,11 @@ def _write_decoy_kernel(kernels):
 
 
 def test_missing_data_is_a_failure(monkeypatch):
-    monkeypatch.setattr(environment, "bundled_data_path", lambda: None)
+    from course_helpers import market_data
+
+    def missing():
+        raise FileNotFoundError("the bundled data set is missing")
+
+    monkeypatch.setattr(market_data, "bundled_data_path", missing)
     result = doctor.check_data()
     assert not result.ok and "DATA_PATH" in result.fix

@@ -34,8 +34,7 @@ def _project():
 def test_environment_yml_asks_for_the_core_and_lab_packages_of_pyproject():
     project = _project()
     pip_deps = dict(
-        _requirement(r)
-        for r in project["dependencies"] + project["optional-dependencies"]["lab"]
+        _requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["lab"]
     )
     conda_deps = _conda_dependencies()
     # conda also provides the interpreter, Java for Spark, and pip itself.

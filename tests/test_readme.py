@@ -17,9 +17,7 @@ from course_helpers._course import GITHUB_BRANCH, GITHUB_REPOSITORY, NOTEBOOKS
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
-RUN_COMMAND = (
-    'python3 -m venv .venv && .venv/bin/pip install -e ".[lab]" && .venv/bin/python -m course_helpers.lab'
-)
+RUN_COMMAND = 'python3 -m venv .venv && .venv/bin/pip install -e ".[lab]" && .venv/bin/python -m course_helpers.lab'
 TEST_COMMAND = (
     'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && .venv/bin/python -m pytest'
 )
