@@ -19,7 +19,7 @@ from .boundaries import (
     cluster_radii,
     draw_boundaries,
     flag_anomalies,
-    nearest_centroid_distances,
+    nearest_centre_distances,
     plot_detection,
 )
 from .counting import (
@@ -37,6 +37,6 @@ __all__ = [
     "draw_boundaries",
     "flag_anomalies",
     "from_sklearn_outlier_labels",
-    "nearest_centroid_distances",
+    "nearest_centre_distances",
     "plot_detection",
 ]

@@ -16,7 +16,7 @@ from course_helpers import (
     confusion_counts,
     draw_boundaries,
     flag_anomalies,
-    nearest_centroid_distances,
+    nearest_centre_distances,
     plot_detection,
 )
 
@@ -87,9 +87,9 @@ def test_percentile_changes_the_result(blobs):
     assert fp_fn[90][0] > fp_fn[99][0]  # tighter circles, more false alarms
 
 
-def test_nearest_centroid_agrees_with_predict(digits):
+def test_nearest_centre_agrees_with_predict(digits):
     kmeans, normal, _ = digits
-    labels, distances = nearest_centroid_distances(kmeans, normal)
+    labels, distances = nearest_centre_distances(kmeans, normal)
     assert (labels == kmeans.predict(normal)).all()
     assert np.allclose(distances, kmeans.transform(normal).min(axis=1))
 
