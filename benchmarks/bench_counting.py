@@ -12,21 +12,18 @@ prints the ratios of their times: for classifying and counting together, and
 for the counting alone (the target: at least 100x). A last line adds the
 model's ``transform`` (``flag_anomalies``), for context.
 
-Usage: python benchmarks/bench_counting.py [--points 1000000] [--repeats 3]
+Usage, from the course folder: python -m benchmarks.bench_counting [--points 1000000] [--repeats 3]
 """
 
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import make_blobs
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from seed_procedure import blobs_demo, seed_count
-
 from course_helpers import cluster_radii, confusion_counts, flag_anomalies
+from tests.support.seed_procedure import blobs_demo, seed_count
 
 
 def best_time(function, repeats):

@@ -2,9 +2,11 @@
 
 Usage::
 
-    python benchmarks/bench_grading.py                 # 40 copies of 04_digits_kmeans
-    python benchmarks/bench_grading.py --copies 6      # a quick run
-    python benchmarks/bench_grading.py --assignment 03_blobs_kmeans
+    python -m benchmarks.bench_grading                 # 40 copies of 04_digits_kmeans
+    python -m benchmarks.bench_grading --copies 6      # a quick run
+    python -m benchmarks.bench_grading --assignment 03_blobs_kmeans
+
+(from the course folder, so that ``tests.support`` is importable).
 
 Every copy is the student notebook with each exercise answered as in the
 solution (so every check runs), given a different file name. The batch is
@@ -29,7 +31,6 @@ gradebook. The target is an overhead of at most 0.5 s.
 """
 
 import argparse
-import copy
 import os
 import resource
 import statistics
@@ -40,8 +41,8 @@ from pathlib import Path
 
 import nbformat
 
-from course_helpers.authoring import BEGIN, END, STUDENT_STUB
 from course_helpers.grading import grade_submissions
+from tests.support.fake_course import solved
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,16 +51,7 @@ def solved_copy(name):
     """The student notebook with every exercise filled in from the solution."""
     solution = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
     student = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
-    answers = {
-        cell.get("id"): cell.source.split(BEGIN)[1].split(END)[0].strip("\n")
-        for cell in solution.cells
-        if "exercise" in cell.metadata.get("tags", [])
-    }
-    nb = copy.deepcopy(student)
-    for cell in nb.cells:
-        if cell.get("id") in answers:
-            cell.source = cell.source.replace("\n".join(STUDENT_STUB), answers[cell["id"]], 1)
-    return nb
+    return solved(student, solution)
 
 
 def _children_cpu():

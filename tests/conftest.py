@@ -1,7 +1,8 @@
 import sys
 from pathlib import Path
 
-# tests/seed_procedure.py is imported by several test modules.
+# The tests' own helper modules (check_harness, digits_batch, red_team...) are imported by
+# name; what the benchmarks share with the tests is the package tests.support.
 sys.path.insert(0, str(Path(__file__).parent))
 
 

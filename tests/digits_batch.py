@@ -13,9 +13,9 @@ from pathlib import Path
 
 import nbformat
 import red_team
-from fake_course import answer, colab_saved, exercises_of, find, insert_after, solved
 
 from course_helpers.grading import grade_submissions
+from tests.support.fake_course import answer, colab_saved, exercises_of, find, insert_after, solved
 
 REPO = Path(__file__).resolve().parents[1]
 NAME = "04_digits_kmeans"

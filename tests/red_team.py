@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from fake_course import answer, exercises_of, find, insert_after
+
+from tests.support.fake_course import answer, exercises_of, find, insert_after
 
 REPO = Path(__file__).resolve().parents[1]
 NAME = "04_digits_kmeans"
@@ -369,7 +370,7 @@ def _guarded(code):
 
 def attack_notebook(attack, solution, student, *, port):
     """The hostile copy of the student notebook for ``attack``."""
-    from fake_course import solution_code
+    from tests.support.fake_course import solution_code
 
     nb = copy.deepcopy(student)
     if attack.kind == "spy":
@@ -414,9 +415,8 @@ def _table(isolation, only):  # pragma: no cover - a manual tool for the closing
     import socket
     import tempfile
 
-    from fake_course import solved
-
     from course_helpers.grading import grade_submissions
+    from tests.support.fake_course import solved
 
     root = Path(tempfile.mkdtemp(prefix="red-team-"))
     subs, out = root / "subs", root / "out"
@@ -442,9 +442,7 @@ def _table(isolation, only):  # pragma: no cover - a manual tool for the closing
 
 if __name__ == "__main__":  # pragma: no cover
     import argparse
-    import sys
 
-    sys.path.insert(0, str(Path(__file__).parent))
     parser = argparse.ArgumentParser()
     parser.add_argument("--isolation", default="auto")
     parser.add_argument("--only", nargs="*", help="attack names (default: all)")

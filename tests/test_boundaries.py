@@ -7,7 +7,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from seed_procedure import blobs_demo, seed_count, seed_radii
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.datasets import load_digits, make_blobs
 
@@ -19,6 +18,7 @@ from course_helpers import (
     nearest_centre_distances,
     plot_detection,
 )
+from tests.support.seed_procedure import blobs_demo, seed_count, seed_radii
 
 
 @pytest.fixture(scope="module")

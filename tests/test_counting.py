@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
-from seed_procedure import seed_count
 
 from course_helpers import (
     confusion_counts,
     count_false_positives_negatives,
     from_sklearn_outlier_labels,
 )
+from tests.support.seed_procedure import seed_count
 
 
 def test_counts_by_hand():

@@ -13,16 +13,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from fake_course import (
-    FAKE_NAME,
-    HIDDEN_ANSWER,
-    answer,
-    colab_saved,
-    find,
-    insert_after,
-    solved,
-    write_fake_course,
-)
 
 from course_helpers.grading import (
     UnreadableNotebook,
@@ -35,6 +25,16 @@ from course_helpers.grading.__main__ import main
 from course_helpers.grading.identify import choose_assignment
 from course_helpers.grading.read import find_submissions
 from course_helpers.grading.rebuild import match_cells, written_answers
+from tests.support.fake_course import (
+    FAKE_NAME,
+    HIDDEN_ANSWER,
+    answer,
+    colab_saved,
+    find,
+    insert_after,
+    solved,
+    write_fake_course,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "GRADING_TEST_SECRET_TOKEN"

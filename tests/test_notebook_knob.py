@@ -14,7 +14,8 @@ from pathlib import Path
 import nbformat
 import numpy as np
 from nbclient import NotebookClient
-from seed_procedure import blobs_demo, seed_count, seed_radii
+
+from tests.support.seed_procedure import blobs_demo, seed_count, seed_radii
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from check_harness import accepts, rejects
 from scipy.spatial.distance import cdist
-from seed_procedure import blobs_demo
 from sklearn.datasets import make_blobs
 from sklearn.metrics import pairwise_distances_argmin_min
 
 from course_helpers.checks import blobs
+from tests.support.seed_procedure import blobs_demo
 
 PERCENTILE = 99
 
