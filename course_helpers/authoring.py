@@ -192,11 +192,26 @@ def build(root, *, check=False, out=sys.stdout):
     -------
     stale : list of str
         The files that were (or, when checking, would be) rewritten.
+
+    Raises
+    ------
+    AuthoringError
+        When ``notebooks/`` holds a notebook that no solution builds.
     """
     root = Path(root)
     solutions, notebooks = root / "solutions", root / "notebooks"
     if not solutions.is_dir():
         raise AuthoringError(f"no solutions/ folder under {root.resolve()}")
+    # A student copy nothing builds would be served by the lab and never updated: an error,
+    # before anything is written, so that the build cannot report success around it.
+    orphans = sorted(path.name for path in notebooks.glob("*.ipynb") if path.stem not in NOTEBOOKS)
+    if orphans:
+        raise AuthoringError(
+            "student notebook(s) without a solution: "
+            + ", ".join(f"notebooks/{name}" for name in orphans)
+            + ". Delete them, or add solutions/<name>.ipynb and its name to NOTEBOOKS in "
+            "course_helpers/_course.py."
+        )
     stale = []
     for name in NOTEBOOKS:
         source_path = solutions / f"{name}.ipynb"
@@ -221,10 +236,6 @@ def build(root, *, check=False, out=sys.stdout):
             if not check:
                 notebooks.mkdir(exist_ok=True)
                 target.write_text(expected, encoding="utf-8")
-    known = {f"{name}.ipynb" for name in NOTEBOOKS}
-    extra = sorted(p.name for p in notebooks.glob("*.ipynb") if p.name not in known)
-    if extra:
-        stale.extend(f"notebooks/{e} (not built from any solution)" for e in extra)
     verb = "stale" if check else "rebuilt"
     for path in stale:
         print(
