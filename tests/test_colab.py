@@ -247,3 +247,83 @@ def test_the_setup_cell_does_nothing_but_prepare_outside_colab(colab, tmp_path):
     # It goes straight to the import, which fails here because nothing installed the package.
     assert "No module named 'course_helpers'" in result.stderr
     assert "pip" not in result.stdout + result.stderr.replace("site-packages", "")
+
+
+#: The packages of Colab's image that the course requires, at the image's versions
+#: (googlecolab/backend-info, 2026-08; pyspark from /work/shared/NOTES.md). openTSNE is absent.
+COLAB_IMAGE = {
+    "numpy": "2.0.2",
+    "pandas": "2.2.2",
+    "scikit-learn": "1.6.1",
+    "threadpoolctl": "3.6.0",
+    "matplotlib": "3.10.0",
+    "seaborn": "0.13.2",
+    "pyspark": "4.0.4",
+    "pyarrow": "18.1.0",
+    "packaging": "24.2",
+    # Colab's own notebook stack: the course must not touch it.
+    "ipykernel": "6.17.1",
+    "jupyter-server": "1.16.0",
+    "notebook": "6.5.7",
+}
+
+
+def _metadata(name, version):
+    return f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+
+
+def _stub_wheel(folder, name, version):
+    """A wheel of ``name`` with metadata only: enough for pip to resolve, offline."""
+    import zipfile
+
+    info = f"{name}-{version}.dist-info"
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(f"{info}/METADATA", _metadata(name, version))
+        archive.writestr(
+            f"{info}/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
+        archive.writestr(f"{info}/RECORD", "")
+    return wheel
+
+
+def test_a_plain_install_on_colabs_packages_adds_only_opentsne(colab, tmp_path):
+    """What the setup cell's ``pip install`` would change on Colab, measured with pip's report.
+
+    A stand-in of Colab's environment (the metadata of its packages at their
+    versions) and pip's own resolver, run offline with ``--dry-run --report``:
+    the course and openTSNE are installed, nothing Colab has is upgraded.
+    """
+    image = tmp_path / "image"
+    _run([sys.executable, "-m", "venv", "--without-pip", image])
+    site = Path(
+        _run(
+            [
+                image / "bin" / "python",
+                "-c",
+                "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+            ]
+        ).stdout.strip()
+    )
+    for name, version in COLAB_IMAGE.items():
+        info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(_metadata(name, version))
+        (info / "INSTALLER").write_text("pip\n")
+    links = tmp_path / "links"
+    links.mkdir()
+    _stub_wheel(links, "openTSNE", "1.0.4")
+    report = tmp_path / "report.json"
+    _run(
+        [
+            sys.executable, "-m", "pip", "--isolated", "--python", image / "bin" / "python",
+            "install", "--dry-run", "--quiet", "--report", report,
+            "--no-index", "--find-links", links, colab["wheel"],
+        ]
+    )  # fmt: skip
+    installs = {
+        item["metadata"]["name"].lower(): item["metadata"]["version"]
+        for item in json.loads(report.read_text())["install"]
+    }
+    assert set(installs) == {"course-helpers", "opentsne"}, installs
