@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 
 from . import kernels
-from .setup import java
+from .setup import installed_version, java
 
 #: The distribution whose version ranges the checks read (pyproject.toml's, once installed).
 COURSE_DISTRIBUTION = "course-helpers"
@@ -79,14 +79,6 @@ def check_java():
             "Java", False, f"{problem} ({SPARK_NOTEBOOKS})", java.java_install_hint()
         )
     return CheckResult("Java", True, f"Java {java.java_major_version()} at {java.find_java()}")
-
-
-def installed_version(distribution):
-    """Return the installed version string of ``distribution``, or None."""
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def requirement_of(distribution, *, package=COURSE_DISTRIBUTION):

@@ -23,10 +23,13 @@ __all__ = ["JavaNotFoundError", "java_major_version", "prepare_notebook", "requi
 
 def prepare_notebook():
     """Install the requirements an old ``--no-deps`` setup cell skipped, then check the session."""
+    changed = []
     if in_colab():
-        requirements = colab.core_requirements()
-        if requirements:
-            pip = [sys.executable, "-m", "pip", "install", "--quiet", *requirements]
+        names = [colab.requirement_name(r) for r in colab.core_requirements()]
+        before = {name: colab.installed_version(name) for name in names}
+        if names:
+            pip = [sys.executable, "-m", "pip", "install", "--quiet", *colab.core_requirements()]
             subprocess.run(pip, check=True)
             importlib.invalidate_caches()
-    colab.prepare_notebook(just_installed=in_colab())
+        changed = [name for name in names if colab.installed_version(name) != before[name]]
+    colab.prepare_notebook(just_installed=bool(changed))

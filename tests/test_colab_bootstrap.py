@@ -144,9 +144,9 @@ def test_the_core_requirements_are_what_a_plain_install_installs():
 
 
 def test_an_imported_module_older_than_the_installed_package_is_stale(monkeypatch):
-    installed = colab._installed_version("pandas")
+    installed = colab.installed_version("pandas")
     _imported(monkeypatch, "pandas", "1.5.3")
-    _imported(monkeypatch, "sklearn", colab._installed_version("scikit-learn"))
+    _imported(monkeypatch, "sklearn", colab.installed_version("scikit-learn"))
     assert installed != "1.5.3"
     assert colab.stale_imports(["pandas<3,>=2.2", "scikit-learn>=1.5", "openTSNE>=1.0"]) == [
         "pandas"
@@ -197,3 +197,20 @@ def test_importing_the_setup_modules_needs_only_numpy():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_an_old_setup_cell_whose_install_changed_an_imported_module_asks_for_a_restart(
+    monkeypatch,
+):
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    versions = {"pandas": "1.5.3"}
+    real = colab.installed_version
+    monkeypatch.setattr(colab, "installed_version", lambda name: versions.get(name, real(name)))
+
+    def pip_upgrades_pandas(command, **kwargs):
+        versions["pandas"] = "2.2.3"
+
+    monkeypatch.setattr(environment.subprocess, "run", pip_upgrades_pandas)
+    _imported(monkeypatch, "pandas", "1.5.3")
+    with pytest.raises(colab.RestartRequired, match=r"pandas changed"):
+        environment.prepare_notebook()

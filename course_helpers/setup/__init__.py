@@ -1,6 +1,6 @@
 """What a notebook needs from the machine before its first import of the course.
 
-Two modules, standard library only: on Colab they run right after the setup
+Two modules and two small functions, standard library only: on Colab they run right after the setup
 cell's ``pip install``, and a Java problem must be a sentence, not a Py4J
 traceback.
 
@@ -11,9 +11,18 @@ java
     on it, the Spark session factory requires it.
 """
 
+import importlib.metadata
 import sys
 
 
 def in_colab():
     """Return True when running inside Google Colab."""
     return "google.colab" in sys.modules
+
+
+def installed_version(distribution):
+    """Return the installed version string of ``distribution``, or None."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None

@@ -17,7 +17,7 @@ import importlib.metadata
 import re
 import sys
 
-from . import in_colab
+from . import in_colab, installed_version
 from .java import MIN_JAVA, java_major_version
 
 _DISTRIBUTION = "course-helpers"
@@ -32,13 +32,6 @@ class RestartRequired(RuntimeError):
     def _render_traceback_(self):
         # IPython shows this instead of a traceback: the message is the whole story.
         return [f"\x1b[31m{self}\x1b[0m"]
-
-
-def _installed_version(distribution):
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def core_requirements(*, distribution=_DISTRIBUTION):
@@ -58,6 +51,14 @@ def core_requirements(*, distribution=_DISTRIBUTION):
     return [text for text in texts if "extra ==" not in text]
 
 
+def requirement_name(requirement):
+    """Return the distribution name a requirement starts with (``"pandas"`` for ``"pandas<3"``)."""
+    match = re.match(r"[A-Za-z0-9._-]+", requirement)
+    if match is None:
+        raise ValueError(f"not a requirement: {requirement!r}")
+    return match.group()
+
+
 def stale_imports(requirements):
     """Return the distributions whose already imported module differs from the installed one.
 
@@ -68,10 +69,10 @@ def stale_imports(requirements):
     """
     stale = []
     for requirement in requirements:
-        distribution = re.match(r"[A-Za-z0-9._-]+", requirement).group()
+        distribution = requirement_name(requirement)
         module_name = _MODULE_OF.get(distribution.lower(), distribution.replace("-", "_"))
         imported = getattr(sys.modules.get(module_name), "__version__", None)
-        if isinstance(imported, str) and imported != _installed_version(distribution):
+        if isinstance(imported, str) and imported != installed_version(distribution):
             stale.append(distribution)
     return stale
 
@@ -112,7 +113,7 @@ def prepare_notebook(*, just_installed=False):
         f"scikit-learn {sklearn.__version__} | {where}"
     )
     if in_colab():
-        print(" | ".join([_java_text(), f"pyspark {_installed_version('pyspark')}", _data_text()]))
+        print(" | ".join([_java_text(), f"pyspark {installed_version('pyspark')}", _data_text()]))
 
 
 def _java_text():
