@@ -26,6 +26,10 @@ import copy
 import sys
 from pathlib import Path
 
+from .setup import require_extra
+
+require_extra("grading", modules=("nbformat", "nbclient"), tool="the authoring build")
+
 import nbformat
 
 from ._course import (

@@ -5,6 +5,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -70,3 +72,12 @@ def test_readme_has_exactly_two_commands_and_ci_runs_the_test_one():
     assert len(commands) == 2, commands
     test_command = next(c for c in commands if "pytest" in c)
     assert test_command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_an_instructor_tool_without_its_extra_names_the_install_command():
+    from course_helpers.setup import require_extra
+
+    with pytest.raises(ModuleNotFoundError, match=r'pip install -e "\.\[grading\]"') as raised:
+        require_extra("grading", modules=("json", "no_such_module_xyz"), tool="the grader")
+    assert raised.value.name == "no_such_module_xyz"
+    require_extra("grading", modules=("json",), tool="the grader")  # present: no error

@@ -29,6 +29,10 @@ kept while its file, assignment and grader are unchanged, every other status
 is retried), with the output folder locked against a second run.
 """
 
+from ..setup import require_extra
+
+require_extra("grading", modules=("nbformat", "nbval", "pytest", "psutil"), tool="the grader")
+
 from .assignments import Assignment, load_assignments
 from .batch import Grader, SubmissionResult, grade_submissions
 from .read import UnreadableNotebook, read_submission

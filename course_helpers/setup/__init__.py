@@ -12,6 +12,7 @@ java
 """
 
 import importlib.metadata
+import importlib.util
 import sys
 
 
@@ -26,3 +27,33 @@ def installed_version(distribution):
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return None
+
+
+def require_extra(extra, *, modules, tool):
+    """Raise a readable error when an instructor tool runs without its extra installed.
+
+    A student's ``pip install -e .`` leaves out the grader's stack on purpose, so
+    ``python -m course_helpers.grading`` there must say which extra to install, not
+    fail deep inside an import.
+
+    Parameters
+    ----------
+    extra : str
+        The ``pyproject.toml`` extra that provides ``modules``, e.g. ``"grading"``.
+    modules : iterable of str
+        Top-level modules the tool imports.
+    tool : str
+        What the user ran, for the message.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        Naming the first missing module and the install command.
+    """
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            raise ModuleNotFoundError(
+                f"{tool} needs {module!r}, from the course's {extra!r} extra: "
+                f'pip install -e ".[{extra}]"',
+                name=module,
+            )
