@@ -7,17 +7,11 @@ import numpy as np
 from ..counting import confusion_counts
 from ..evaluation import threshold_at_fp_budget
 from . import fail_unless, run_check
+from .digits import _scalar, read_counts
 from .plain import Unsupported
 
 #: How close a right answer must be: float32 distances agree to about 7 digits.
 RTOL, ATOL = 1e-5, 1e-4
-
-
-def _scalar(value):
-    """A 0-d array as its number (plain data would send it as an array of one element)."""
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        return value.item()
-    return value
 
 
 def _number(value):
@@ -332,19 +326,7 @@ def false_positives_negatives_on_test(
 
 def judge_test_false_positives_negatives(answer, reference):
     """Judge two counts against the confusion counts of the test digits."""
-    counted = {}
-    for name in ("false_pos", "false_neg"):
-        raw = answer[name]
-        value = _number(raw)
-        fail_unless(
-            value is not None, f"test_{name} should be one number (a count), got {_describe(raw)}"
-        )
-        fail_unless(
-            np.isfinite(value) and value.is_integer(),
-            f"test_{name} is {value:g}, not a whole number: a count of digits, not a share",
-        )
-        counted[name] = int(value)
-    got = (counted["false_pos"], counted["false_neg"])
+    got = read_counts(answer, prefix="test_")
     fp, fn, tp, tn = reference["test"]
     if got == (fp, fn):
         return "false positives and false negatives on the test digits counted right"
@@ -353,38 +335,38 @@ def judge_test_false_positives_negatives(answer, reference):
         "the two counts are swapped: a false positive is a NORMAL digit that was flagged, "
         "a false negative an ANOMALY that was not",
     )
-    fail_unless(
-        got != tuple(reference["val"][:2]),
-        "these are the counts of the validation digits: the threshold was chosen there, so "
-        "they are not a fair report. Count on the test digits",
-    )
-    fail_unless(
-        got != tuple(reference["pooled"][:2]),
-        "these counts mix validation and test digits: report on the test digits only",
-    )
-    fail_unless(
-        got != tuple(reference["below"][:2]),
-        "these counts flag the digits BELOW the threshold: a digit is flagged when its score "
-        "is above it (higher = more anomalous)",
-    )
-    fail_unless(
-        got != tuple(reference["rechosen"][:2]),
-        "these counts come from a threshold chosen again on the test digits: use the "
-        "threshold chosen on validation, as it is",
-    )
+    for mistake, hint in (
+        (
+            "val",
+            "these are the counts of the validation digits: the threshold was chosen "
+            "there, so they are not a fair report. Count on the test digits",
+        ),
+        ("pooled", "these counts mix validation and test digits: report on the test digits only"),
+        (
+            "below",
+            "these counts flag the digits BELOW the threshold: a digit is flagged when "
+            "its score is above it (higher = more anomalous)",
+        ),
+        (
+            "rechosen",
+            "these counts come from a threshold chosen again on the test digits: use "
+            "the threshold chosen on validation, as it is",
+        ),
+    ):
+        fail_unless(got != tuple(reference[mistake][:2]), hint)
     n_normal, n_anomalous = reference["sizes"]
     fail_unless(
-        counted["false_pos"] not in (tp, tp + fp),
+        got[0] not in (tp, tp + fp),
         "test_false_pos counts flagged anomalies too: keep only the normal test digits that "
         "were flagged",
     )
     fail_unless(
-        counted["false_neg"] not in (tn, tn + fn),
+        got[1] not in (tn, tn + fn),
         "test_false_neg counts normal digits too: keep only the anomalous test digits that "
         "were not flagged",
     )
     fail_unless(
-        counted["false_pos"] <= n_normal and counted["false_neg"] <= n_anomalous,
+        got[0] <= n_normal and got[1] <= n_anomalous,
         f"a count is larger than its group: there are {n_normal} normal and {n_anomalous} "
         "anomalous test digits",
     )
