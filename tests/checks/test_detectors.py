@@ -485,3 +485,36 @@ def test_fp_fn_data_tell_the_mistakes_apart(fp_fn_setup, detectors_setup):
         if name not in ("a rate, not a count", "the counts object", "nothing yet"):
             answer = build(scores, y, threshold, s["gmm"]["val"], s["y_val"], s["fp_budget"])
             assert tuple(answer) != right, name
+
+
+# --- a passing answer works in the rest of the notebook -------------------------------------------
+
+
+def test_a_passing_answer_as_lists_runs_through_the_notebook(tmp_path):
+    from notebook_run import printed, run_with_answer
+
+    answer = (
+        "from scipy.spatial.distance import cdist\n"
+        "own = cdist(X_train, X_train)\n"
+        "knn_train_scores = np.sort(own, axis=1)[:, k].tolist()\n"
+        "knn_val_scores = np.sort(cdist(X_val, X_train), axis=1)[:, k - 1].tolist()\n"
+        "knn_test_scores = [float(s) for s in np.sort(cdist(X_test, X_train), axis=1)[:, k - 1]]"
+    )
+    cells = run_with_answer(
+        "06_which_detector",
+        "ex-detectors-knn-scores",
+        answer,
+        workdir=tmp_path,
+        # slow, and they do not use the answer (the last one needs the gamma cell's pooled_y)
+        skip=(
+            "detectors-sweeps",
+            "detectors-sweeps-figure",
+            "detectors-gamma",
+            "detectors-threshold-cheat",
+        ),
+    )
+    assert printed(cells["check-detectors-knn-scores"]).startswith("✓")
+    assert "kNN " in printed(cells["detectors-table"])
+    assert "kNN      threshold from its training scores" in printed(
+        cells["detectors-training-threshold"]
+    )
