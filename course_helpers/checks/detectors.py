@@ -314,6 +314,13 @@ def false_positives_negatives_on_test(
             for name, c in counts.items()
         }
         out["sizes"] = [int((~y_t).sum()), int(y_t.sum())]
+        # the counts at the other thresholds the threshold exercise accepts (e.g. np.quantile's)
+        low, high = _budget_region(val[~y_v], max_fp_rate)
+        cuts = [high, *test[(test > low) & (test < high)]]
+        out["other_valid"] = [
+            [c.false_positives, c.false_negatives]
+            for c in (confusion_counts(y_t, test > cut) for cut in cuts)
+        ]
         return out
 
     run_check(
@@ -354,6 +361,11 @@ def judge_test_false_positives_negatives(answer, reference):
         ),
     ):
         fail_unless(got != tuple(reference[mistake][:2]), hint)
+    fail_unless(
+        got not in {tuple(int(v) for v in pair) for pair in reference["other_valid"]},
+        "these counts use a threshold of your own: it passed its check, but it is not "
+        "gmm_threshold. Count with gmm_threshold, so that everyone reports the same digits",
+    )
     n_normal, n_anomalous = reference["sizes"]
     fail_unless(
         got[0] not in (tp, tp + fp),

@@ -443,6 +443,12 @@ FP_FN_WRONG = {
         rechosen_on_test,
         "threshold chosen again on the test digits",
     ),
+    "the student's own threshold, the next score up": (
+        lambda s, y, t, val, y_val, b: counted(
+            s, y, np.quantile(val[y_val == 0], 1 - b, method="higher")
+        ),
+        "a threshold of your own: it passed its check, but it is not gmm_threshold",
+    ),
     "every flagged digit as a false positive": (
         lambda s, y, t, *_: (int(np.sum(s > t)), counted(s, y, t)[1]),
         "test_false_pos counts flagged anomalies too",
