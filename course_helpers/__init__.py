@@ -7,6 +7,8 @@ boundaries
     Per-cluster radii learned from normal data, flagging, and drawing the circles.
 counting
     False positives / false negatives and the full confusion counts.
+evaluation
+    A threshold at a false-positive budget, and bootstrap intervals for a metric.
 checks
     The instant feedback that the notebooks' check cells call.
 authoring
@@ -28,9 +30,11 @@ from .counting import (
     count_false_positives_negatives,
     from_sklearn_outlier_labels,
 )
+from .evaluation import bootstrap_interval, threshold_at_fp_budget
 
 __all__ = [
     "ConfusionCounts",
+    "bootstrap_interval",
     "cluster_radii",
     "confusion_counts",
     "count_false_positives_negatives",
@@ -39,4 +43,5 @@ __all__ = [
     "from_sklearn_outlier_labels",
     "nearest_centre_distances",
     "plot_detection",
+    "threshold_at_fp_budget",
 ]

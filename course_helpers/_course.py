@@ -17,6 +17,7 @@ NOTEBOOKS = (
     "03_blobs_kmeans",
     "04_digits_kmeans",
     "05_digits_tsne",
+    "06_which_detector",
 )
 
 #: How students should name the copy they save in Drive (the seed's rule).

@@ -26,7 +26,7 @@ CELL_TIMEOUT = 20
 #: student copy zero. The Spark notebooks (a JVM each) and 05_digits_tsne (t-SNE cells longer
 #: than CELL_TIMEOUT) work the same way but would make this batch minutes longer; nbval
 #: executes their solutions elsewhere in the suite, and test_checks.py tests their checks.
-OTHER_NOTEBOOKS = ("03_blobs_kmeans",)
+OTHER_NOTEBOOKS = ("03_blobs_kmeans", "06_which_detector")
 
 # Realistic wrong answers to the last exercise.
 COUNTS_ALL_FLAGGED = (

@@ -147,23 +147,32 @@ def _integer_mask_traps(y_true, y_pred):
     return traps
 
 
-def judge_false_positives_negatives(answer, reference):
-    """Judge the two counts against the confusion counts of ``y_true`` and ``y_pred``."""
+def read_counts(answer, *, prefix=""):
+    """The answer's ``false_pos`` and ``false_neg`` as ints, or CheckFailed naming the odd one.
+
+    ``prefix`` is how the notebook's variable names start (``"test_"`` in 06).
+    """
     counted = {}
     for name in ("false_pos", "false_neg"):
         raw = answer[name]
         value = _count_value(raw)
         fail_unless(
             value is not None,
-            f"{name} should be one number (a count), got "
+            f"{prefix}{name} should be one number (a count), got "
             f"{raw if isinstance(raw, Unsupported) else type(raw).__name__ + ' ' + repr(raw)[:60]}",
         )
         fail_unless(
             np.isfinite(value) and float(value).is_integer(),
-            f"{name} is {value:g}, not a whole number: a count of digits, not a share or a mean",
+            f"{prefix}{name} is {value:g}, not a whole number: a count of digits, not a share "
+            "or a mean",
         )
         counted[name] = int(value)
-    false_pos, false_neg = counted["false_pos"], counted["false_neg"]
+    return counted["false_pos"], counted["false_neg"]
+
+
+def judge_false_positives_negatives(answer, reference):
+    """Judge the two counts against the confusion counts of ``y_true`` and ``y_pred``."""
+    false_pos, false_neg = read_counts(answer)
     y_true = np.asarray(reference["y_true"]).astype(bool)
     y_pred = np.asarray(reference["y_pred"]).astype(bool)
     counts = confusion_counts(y_true, y_pred)
