@@ -255,6 +255,8 @@ COLAB_IMAGE = {
     "numpy": "2.0.2",
     "pandas": "2.2.2",
     "scikit-learn": "1.6.1",
+    # scikit-learn's own dependency; the exact image version was not checked, any >=1.11 holds.
+    "scipy": "1.15.3",
     "threadpoolctl": "3.6.0",
     "matplotlib": "3.10.0",
     "seaborn": "0.13.2",
