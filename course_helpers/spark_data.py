@@ -318,10 +318,9 @@ def build_features(candles, *, freq="h", source="candles"):
         The candles, the six features, ``is_event`` when there are labels,
         and the columns ``_keep`` (a usable row), ``_warm_up`` (among the
         first 24 of its symbol), ``_gap`` (its window spans a gap) and
-        ``_zero_volume``. :func:`load_features` filters and reports them.
-    duplicates : int
-        Identical duplicate rows dropped (counted by one Spark job, which
-        also finds the conflicting ones).
+        ``_zero_volume``, the duplicates counted per symbol (on its first
+        row: ``_identical_count``, ``_conflict_count``) and ``_conflict``.
+        :func:`load_features` counts, filters and reports them in one job.
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -336,17 +335,23 @@ def build_features(candles, *, freq="h", source="candles"):
     for c, prev in zip(values, previous[1:], strict=True):
         term = F.col(c) == prev
         same_values = term if same_values is None else same_values & term
-    marked = candles.withColumn("_identical", F.coalesce(same_time & same_values, F.lit(False)))
-    marked = marked.withColumn(
-        "_conflict", F.coalesce(same_time & ~F.col("_identical"), F.lit(False))
+    identical = F.coalesce(same_time & same_values, F.lit(False))
+    conflict = F.coalesce(same_time & ~same_values, F.lit(False))
+    marked = candles.withColumn("_identical", identical).withColumn("_conflict", conflict)
+    # Counted per symbol, on its first row (never a duplicate): they survive the filter
+    # below, so the one summary job of load_features also counts the duplicates.
+    whole_symbol = Window.partitionBy("symbol")
+    first_row = F.lag("timestamp").over(by_time).isNull()
+    marked = marked.select(
+        "*",
+        F.when(first_row, F.sum(F.col("_identical").cast("long")).over(whole_symbol)).alias(
+            "_identical_count"
+        ),
+        F.when(first_row, F.sum(F.col("_conflict").cast("long")).over(whole_symbol)).alias(
+            "_conflict_count"
+        ),
     )
-    duplicates = marked.agg(
-        F.count_if("_identical").alias("identical"), F.count_if("_conflict").alias("conflict")
-    ).first()
-    if duplicates["conflict"]:
-        where = _first_timestamps(marked.filter("_conflict"))
-        raise CandleDataError(conflicting_duplicates_message(source, duplicates["conflict"], where))
-    unique = marked.filter(~F.col("_identical")).drop("_identical", "_conflict")
+    unique = marked.filter(~F.col("_identical")).drop("_identical")
 
     w = Window.partitionBy("symbol").orderBy("timestamp")
     last_24 = w.rowsBetween(-(WINDOW - 1), 0)
@@ -354,13 +359,18 @@ def build_features(candles, *, freq="h", source="candles"):
     prev_close = F.lag("close").over(w)
     prev_volume = F.lag("volume").over(w)
     mean_volume = F.avg("volume").over(last_24)
+    # Every division is guarded: Spark's ANSI mode raises on a division by zero, and
+    # broken rows must reach the rules' report, not a Spark error.
+    ratio = F.when(prev_close > 0, F.col("close") / prev_close)
     stage = unique.select(
         "*",
-        ((F.col("close") / prev_close - 1) * 100).alias("return"),
-        (F.ln(F.col("close") / prev_close) * 100).alias("log_return"),
+        ((ratio - 1) * 100).alias("return"),
+        (F.ln(ratio) * 100).alias("log_return"),
         F.when(prev_volume > 0, (F.col("volume") / prev_volume - 1) * 100).alias("volume_change"),
         F.when(mean_volume > 0, F.col("volume") / mean_volume).alias("volume_ratio"),
-        ((F.col("high") - F.col("low")) / F.col("close") * 100).alias("price_range"),
+        F.when(F.col("close") > 0, (F.col("high") - F.col("low")) / F.col("close") * 100).alias(
+            "price_range"
+        ),
         # The candle 24 rows back is exactly 24 steps earlier: nothing missing between.
         ((micros - F.unix_micros(F.lag("timestamp", WINDOW).over(w))) == WINDOW * step).alias(
             "_complete"
@@ -382,8 +392,11 @@ def build_features(candles, *, freq="h", source="candles"):
         F.col("_warm_up"),
         (~complete & ~F.col("_warm_up")).alias("_gap"),
         (complete & ~defined).alias("_zero_volume"),
+        "_identical_count",
+        "_conflict_count",
+        "_conflict",
     )
-    return features, duplicates["identical"]
+    return features
 
 
 def partition_count(n_rows, *, rows_per_partition=ROWS_PER_PARTITION):
@@ -494,8 +507,11 @@ def load_features(
     source = str(resolve_data_path(path))
     name = source if _is_remote(source) else Path(source.removeprefix("file://")).name
     candles = read_candles(spark, source)
-    features, duplicates = build_features(candles, freq=freq, source=name)
+    features = build_features(candles, freq=freq, source=name)
     summary = features.agg(
+        F.sum("_identical_count").alias("duplicates"),
+        F.sum("_conflict_count").alias("conflicts"),
+        F.slice(F.array_sort(F.collect_set("symbol")), 1, 20).alias("symbols"),
         F.count_if("_keep").alias("rows"),
         F.count_if("_warm_up").alias("warm_up"),
         F.count_if("_gap").alias("gaps"),
@@ -513,6 +529,10 @@ def load_features(
             else []
         ),
     ).first()
+    if summary["conflicts"]:
+        where = _first_timestamps(features.filter("_conflict"))
+        raise CandleDataError(conflicting_duplicates_message(name, summary["conflicts"], where))
+    duplicates = summary["duplicates"] or 0
     if duplicates:
         warnings.warn(
             identical_duplicates_message(name, duplicates), CandleDataWarning, stacklevel=2
@@ -537,19 +557,23 @@ def load_features(
     )
     kept = (
         features.filter("_keep")
-        .drop("_keep", "_warm_up", "_gap", "_zero_volume")
+        .drop(
+            "_keep",
+            "_warm_up",
+            "_gap",
+            "_zero_volume",
+            "_identical_count",
+            "_conflict_count",
+            "_conflict",
+        )
         .repartition(n_partitions, "symbol", "timestamp")
         .sortWithinPartitions("symbol", "timestamp")
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    symbols = [
-        row["symbol"]
-        for row in kept.select("symbol").distinct().orderBy("symbol").limit(20).collect()
-    ]
     report = FeatureReport(
         source=name,
         rows=summary["rows"],
-        symbols=symbols,
+        symbols=list(summary["symbols"]),
         n_symbols=summary["n_symbols"],
         first=summary["first"],
         last=summary["last"],
