@@ -39,6 +39,7 @@ __all__ = [
     "max_posterior",
     "mixture_log_likelihood",
     "results_path",
+    "spark_error_summary",
     "spark_mode",
 ]
 
@@ -151,6 +152,21 @@ def _watch_for_jvm_exit(memory):
 
     client.send_command = send_command
     client._course_watched = True
+
+
+def _quiet_query_error_logs():
+    """Stop PySpark printing each query error as a JSON line (kilobytes) on stderr.
+
+    PySpark 4 logs an error with its query context before raising it; the
+    exception carries the same message, so the notebook would show it twice,
+    the log line first and longest.
+    """
+    import logging
+
+    from pyspark.logger import PySparkLogger
+
+    for name in ("DataFrameQueryContextLogger", "SQLQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _dead_jvm_exit_code():
@@ -302,9 +318,35 @@ def get_spark(
         raise
     if mode == "master":
         spark.sparkContext.setLogLevel(log_level)
+    _quiet_query_error_logs()
     if mode == "master":
         _watch_for_jvm_exit(spark.sparkContext.getConf().get("spark.driver.memory", "1g"))
     return spark
+
+
+def spark_error_summary(error, *, limit=240):
+    """One short line for a Spark error: its error class and the first line of its message.
+
+    Spark's exceptions carry the whole JVM stack trace in their text (kilobytes);
+    a notebook that catches one shows this instead.
+
+    Parameters
+    ----------
+    error : BaseException
+    limit : int, default=240
+        The most characters returned.
+    """
+    getter = getattr(error, "getCondition", None) or getattr(error, "getErrorClass", None)
+    try:
+        name = getter() if getter else None
+    except Exception:
+        name = None
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    # Spark prefixes the message with "[CLASS] "; keep it once.
+    if name and text.startswith(f"[{name}]"):
+        text = text[len(name) + 2 :].strip()
+    line = f"{name or type(error).__name__}: {text}" if text else (name or type(error).__name__)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def results_path(name, *, default="results"):

@@ -24,12 +24,23 @@ TEST_CONFIG = {
 
 
 def main():
+    import os
+
     from course_helpers.spark import get_spark
     from course_helpers.spark_lesson import run_pipeline
 
-    spark = get_spark("course-test-pipeline", config=TEST_CONFIG)
+    # PIPELINE_PARTITIONS splits even the bundled candles into several partitions, so that
+    # the comparison between masters is not trivially one partition against one.
+    partitions = (
+        int(os.environ["PIPELINE_PARTITIONS"]) if "PIPELINE_PARTITIONS" in os.environ else None
+    )
+    # PIPELINE_DEFAULTS=1: the session a student gets (default memory, optimising JIT).
+    config = None if os.environ.get("PIPELINE_DEFAULTS") == "1" else TEST_CONFIG
+    spark = get_spark("course-test-pipeline", config=config)
     try:
-        result = run_pipeline(spark)
+        result = run_pipeline(
+            spark, partitions=partitions, output=os.environ.get("PIPELINE_OUTPUT")
+        )
     finally:
         spark.stop()
     print(json.dumps(result))
