@@ -470,8 +470,9 @@ def load_features(
 ):
     """Read candles, apply the data rules, build the features: the notebooks' first step.
 
-    Nothing whole reaches the driver: three small Spark jobs check the
-    values, the duplicates, and count what was kept and dropped. Dropped
+    Nothing whole reaches the driver: one Spark job checks the values, one
+    counts duplicates, gaps and what was kept (raising or warning from the
+    counts), and one writes the partitioned, persisted result. Dropped
     rows are reported with a :class:`~course_helpers.market_data.CandleDataWarning`
     each rule (gaps, zero volumes, duplicates); broken data raises
     :class:`~course_helpers.market_data.CandleDataError`.
@@ -507,7 +508,9 @@ def load_features(
     source = str(resolve_data_path(path))
     name = source if _is_remote(source) else Path(source.removeprefix("file://")).name
     candles = read_candles(spark, source)
-    features = build_features(candles, freq=freq, source=name)
+    # Persisted for the two passes below (the report, then the repartitioned copy), so the
+    # file is read and the windows computed once; released once the copy exists.
+    features = build_features(candles, freq=freq, source=name).persist(StorageLevel.MEMORY_AND_DISK)
     summary = features.agg(
         F.sum("_identical_count").alias("duplicates"),
         F.sum("_conflict_count").alias("conflicts"),
@@ -531,6 +534,7 @@ def load_features(
     ).first()
     if summary["conflicts"]:
         where = _first_timestamps(features.filter("_conflict"))
+        features.unpersist()
         raise CandleDataError(conflicting_duplicates_message(name, summary["conflicts"], where))
     duplicates = summary["duplicates"] or 0
     if duplicates:
@@ -548,6 +552,7 @@ def load_features(
             stacklevel=2,
         )
     if not summary["rows"]:
+        features.unpersist()
         raise CandleDataError(
             f"{name}: no row has a full {WINDOW}-hour window; each symbol needs at least "
             f"{WINDOW + 1} consecutive candles"
@@ -570,6 +575,8 @@ def load_features(
         .sortWithinPartitions("symbol", "timestamp")
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
+    kept.count()
+    features.unpersist()
     report = FeatureReport(
         source=name,
         rows=summary["rows"],
