@@ -235,3 +235,25 @@ def test_spark_gmm_loglik_flags(spark, capsys):
         match="exactly where log_likelihood < loglik_threshold",
         **options,
     )
+
+
+def test_spark_kmeans_keeping_the_last_fitted_model_fails_in_the_notebook(tmp_path):
+    """With the notebook's SEEDS, the last seed is not the best, so skipping the choice fails."""
+    import nbformat
+    from nbclient.exceptions import CellExecutionError
+    from notebook_run import ROOT, run_with_answer
+
+    answer = (
+        "costs = {}\n"
+        "for seed in SEEDS:\n"
+        "    kmeans_model = kmeans.setSeed(seed).fit(df_scaled)\n"
+        "    costs[seed] = kmeans_model.summary.trainingCost\n"
+    )
+    ids = [
+        c.get("id") for c in nbformat.read(ROOT / "solutions" / "01_spark_kmeans.ipynb", 4).cells
+    ]
+    later = ids[ids.index("check-kmeans-best-seed") + 1 :]
+    with pytest.raises(CellExecutionError, match="not the model with the lowest cost"):
+        run_with_answer(
+            "01_spark_kmeans", "ex-kmeans-best-seed", answer, workdir=tmp_path, skip=later
+        )
