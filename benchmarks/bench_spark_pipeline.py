@@ -91,7 +91,7 @@ def generate(folder, rows):
     return symbols, per_symbol
 
 
-def run_one(rows, workdir):
+def run_one(rows, workdir, *, with_gmm=True):
     """One size, in this process: the JSON record printed by ``--one``."""
     from course_helpers.spark import get_spark
     from course_helpers.spark_lesson import run_pipeline
@@ -105,7 +105,11 @@ def run_one(rows, workdir):
         timings["session start"] = time.perf_counter() - start
         cores = spark.sparkContext.defaultParallelism
         result = run_pipeline(
-            spark, str(data), output=str(Path(workdir) / "results"), with_gmm=True, timings=timings
+            spark,
+            str(data),
+            output=str(Path(workdir) / "results"),
+            with_gmm=with_gmm,
+            timings=timings,
         )
         spark.stop()
     return {
@@ -182,11 +186,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000], help="rows")
     parser.add_argument("--udf-rows", type=int, default=1_000_000, help="0 to skip")
+    parser.add_argument(
+        "--no-gmm", action="store_true", help="skip notebook 02's GMM fits (the slowest stage)"
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(run_one(args.one, args.workdir)))
+        print(json.dumps(run_one(args.one, args.workdir, with_gmm=not args.no_gmm)))
         return 0
     if any(size < 1000 for size in args.sizes) or args.udf_rows < 0:
         parser.error("sizes must be at least 1000 rows, --udf-rows non-negative")
@@ -196,7 +203,8 @@ def main(argv=None):
         with tempfile.TemporaryDirectory(prefix="bench-spark-") as workdir:
             start = time.perf_counter()
             run = subprocess.run(
-                [sys.executable, __file__, "--one", str(size), "--workdir", workdir],
+                [sys.executable, __file__, "--one", str(size), "--workdir", workdir]
+                + (["--no-gmm"] if args.no_gmm else []),
                 capture_output=True,
                 text=True,
                 check=False,
