@@ -495,7 +495,9 @@ def load_features(
         ``symbol, timestamp, open, high, low, close, volume``, the six
         features, and ``event, is_event`` for labelled data; hash-partitioned
         on ``(symbol, timestamp)`` into a fixed number of partitions, each
-        sorted by symbol and time, and persisted (memory, then disk).
+        sorted by symbol and time, and persisted on disk (``DISK_ONLY``: the
+        notebooks cache the scaled copy in memory; two copies in memory ran a
+        2 GB driver out of heap at 10 million rows).
     report : FeatureReport
     """
     from pyspark import StorageLevel
@@ -509,8 +511,9 @@ def load_features(
     name = source if _is_remote(source) else Path(source.removeprefix("file://")).name
     candles = read_candles(spark, source)
     # Persisted for the two passes below (the report, then the repartitioned copy), so the
-    # file is read and the windows computed once; released once the copy exists.
-    features = build_features(candles, freq=freq, source=name).persist(StorageLevel.MEMORY_AND_DISK)
+    # file is read and the windows computed once; released once the copy exists. On disk:
+    # its partitions hold whole symbols (a million rows each), too big to unroll in memory.
+    features = build_features(candles, freq=freq, source=name).persist(StorageLevel.DISK_ONLY)
     summary = features.agg(
         F.sum("_identical_count").alias("duplicates"),
         F.sum("_conflict_count").alias("conflicts"),
@@ -573,7 +576,7 @@ def load_features(
         )
         .repartition(n_partitions, "symbol", "timestamp")
         .sortWithinPartitions("symbol", "timestamp")
-        .persist(StorageLevel.MEMORY_AND_DISK)
+        .persist(StorageLevel.DISK_ONLY)
     )
     kept.count()
     features.unpersist()
