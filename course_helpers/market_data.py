@@ -1,21 +1,32 @@
-"""Hourly market candles for the Spark notebooks: generate, load, and turn into features.
+"""Hourly market candles with pandas: load a file, check it, and turn it into features.
 
-Three jobs, one function each:
-
-* :func:`generate_candles` makes realistic hourly BTCUSDT-like candles
-  (volatility clustering, heavy tails, a daily volume rhythm, prices near
-  90,000) with a documented set of **injected, labelled events**. The bundled
-  data set (:func:`bundled_data_path`) was made with it.
 * :func:`load_candles` reads a real candle file: a Binance kline CSV (12
   columns, no header) or a plain ``timestamp,open,high,low,close,volume`` CSV.
-  It sorts the rows and reports gaps and duplicate timestamps.
+  It sorts the rows and applies the course's data rules (below).
 * :func:`build_features` computes the six features of the notebooks, with
   exactly the definitions of the course (see its docstring).
+* :func:`load_market_data` ties them together: ``DATA_PATH`` from the
+  environment when it is set, the bundled file otherwise.
 
-:func:`load_market_data` ties them together the way the notebooks need it:
-``DATA_PATH`` from the environment when it is set, the bundled file otherwise.
+The generator of synthetic candles lives in :mod:`course_helpers.market_generator`
+(re-exported here), and the same reading, rules and features in Spark, for data
+that does not fit on one machine, in :mod:`course_helpers.spark_data`. This module
+serves the tests and scikit-learn users; the Spark notebooks read with Spark.
+
+**The data rules** (the same in pandas and Spark, tested against both):
+
+* a value that is missing or not a number is an error naming the column;
+* a non-positive price, a negative volume, or a high below the low is an
+  error naming the first timestamps;
+* duplicate timestamps: identical rows are dropped and reported; rows that
+  disagree are an error naming the timestamps (there is no right one to keep);
+* a gap is never bridged: a row whose 24-hour history is incomplete gets no
+  features and is dropped (reported, with the count);
+* a row whose ``volume_change`` or ``volume_ratio`` divides by a zero volume
+  is dropped, reported as such.
 """
 
+import glob
 import os
 import warnings
 from pathlib import Path
@@ -24,10 +35,13 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
+from .market_generator import EVENT_KINDS, NO_EVENT, generate_candles
+
 __all__ = [
     "CANDLE_COLUMNS",
     "EVENT_KINDS",
     "FEATURE_COLUMNS",
+    "CandleDataError",
     "CandleDataWarning",
     "build_features",
     "bundled_data_path",
@@ -57,178 +71,63 @@ WINDOW = 24
 #: The name of the bundled data set (in ``data/`` and inside the wheel).
 BUNDLED_FILE = "btcusdt_1h_synthetic.csv"
 
-#: Label of the rows where no event was injected.
-NO_EVENT = "none"
-
-#: The injected event kinds, with what each does to the candles.
-EVENT_KINDS = {
-    "flash_crash": "a -5.5% hour on 9x volume with a deep lower wick, then a +2.5% rebound on 4x volume",
-    "pump": "two rising hours (+3.0%, +2.5%) on 6x and 5x volume",
-    "volume_burst": "10x (and, later, 7x) volume while the price moves as usual",
-    "volatility_regime": "12 hours in which the volatility is 3.5 times higher, on 2x volume",
-    "wick": "a spike of the high 3.5% above the open that closes back where it started",
-}
-
-# Where the events sit, as a fraction of the series (so they scale with n_candles),
-# and how many rows each labels.
-_EVENT_PLACES = (
-    ("volume_burst", 0.20, 1),
-    ("pump", 0.35, 2),
-    ("volatility_regime", 0.50, 12),
-    ("flash_crash", 0.62, 2),
-    ("volume_burst", 0.80, 1),
-    ("wick", 0.90, 1),
-)
-
-# The smallest series that leaves room for the rolling window and every event.
-_MIN_CANDLES_WITH_EVENTS = 200
-
 
 class CandleDataWarning(UserWarning):
-    """A candle file has gaps, duplicate timestamps or zero-volume candles."""
+    """Rows were dropped by a data rule: duplicates, gaps, or zero volumes."""
 
 
-def _check_positive_int(value, *, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+class CandleDataError(ValueError):
+    """A candle file breaks a data rule that no drop can fix (see the module's rules)."""
 
 
-def generate_candles(
-    n_candles=1000,
-    *,
-    seed=39,
-    start="2025-12-10 00:00:00",
-    start_price=90_000.0,
-    with_events=True,
-):
-    """Generate realistic hourly candles with labelled, injected events.
+#: Rows named in a message, at most.
+_SHOWN = 3
 
-    The model, step by step:
 
-    * **Returns**: hourly log returns follow a GARCH(1, 1) process (so calm
-      and turbulent periods cluster) driven by Student-t shocks with 4 degrees
-      of freedom (heavy tails), about 0.45% a hour in the long run.
-    * **Volume**: log volume is a daily rhythm (busiest around 15:00 UTC, when
-      both Europe and the US trade), a slowly moving AR(1) level, and a term
-      that rises with the size of the hour's move (big moves trade more).
-    * **Candles**: each hour opens at the previous close; the high and low
-      extend beyond open and close by a random wick that scales with the
-      current volatility. Prices are rounded to cents and volumes to 5
-      decimals, as on Binance.
-    * **Events** (``with_events=True``): see :data:`EVENT_KINDS`. They sit at
-      fixed fractions of the series (20%, 35%, 50%, 62%, 80%, 90%), and the
-      ``event`` column names the kind on the rows they touch (``"none"``
-      elsewhere). The events feed back into the volatility, as real shocks do.
+def _examples(values, total):
+    shown = ", ".join(str(v) for v in list(values)[:_SHOWN])
+    more = f" and {total - _SHOWN} more" if total > _SHOWN else ""
+    return f"{shown}{more}"
 
-    Parameters
-    ----------
-    n_candles : int, default=1000
-        Number of hourly candles.
-    seed : int, default=39
-        Seed of the random generator; the same seed gives the same candles.
-        The default made the bundled data set: among seeds 0-59 it is the only
-        one whose price stays between 82,000 and 98,000, like the seed
-        notebook's real window (Dec 2025 - Jan 2026).
-    start : str or Timestamp, default="2025-12-10 00:00:00"
-        Open time of the first candle (UTC, without a time zone).
-    start_price : float, default=90000.0
-        Open of the first candle.
-    with_events : bool, default=True
-        Whether to inject the events. Needs at least 200 candles.
 
-    Returns
-    -------
-    candles : pandas.DataFrame
-        Columns ``timestamp, open, high, low, close, volume, event``.
-    """
-    n_candles = _check_positive_int(n_candles, name="n_candles", minimum=WINDOW + 2)
-    if with_events and n_candles < _MIN_CANDLES_WITH_EVENTS:
-        raise ValueError(
-            f"n_candles={n_candles} is too short for the injected events: "
-            f"use at least {_MIN_CANDLES_WITH_EVENTS}, or with_events=False"
-        )
-    if not (np.isfinite(start_price) and start_price > 0):
-        raise ValueError(f"start_price must be a positive number, got {start_price!r}")
-    rng = np.random.default_rng(seed)
-    timestamps = pd.date_range(pd.Timestamp(start), periods=n_candles, freq="h")
-
-    # Event plan: which rows, what return, volume multiplier, volatility multiplier.
-    event = np.full(n_candles, NO_EVENT, dtype=object)
-    forced_return = np.full(n_candles, np.nan)
-    volume_factor = np.ones(n_candles)
-    vol_factor = np.ones(n_candles)
-    wick_low = np.zeros(n_candles)  # extra depth of the lower wick, in log terms
-    wick_high = np.zeros(n_candles)
-    if with_events:
-        for kind, where, length in _EVENT_PLACES:
-            i = round(where * n_candles)
-            rows = slice(i, i + length)
-            event[rows] = kind
-            if kind == "flash_crash":
-                forced_return[i : i + 2] = np.log1p([-0.055, 0.025])
-                volume_factor[i : i + 2] = (9.0, 4.0)
-                wick_low[i] = 0.015
-            elif kind == "pump":
-                forced_return[i : i + 2] = np.log1p([0.030, 0.025])
-                volume_factor[i : i + 2] = (6.0, 5.0)
-            elif kind == "volume_burst":
-                volume_factor[i] = 10.0 if where < 0.5 else 7.0
-            elif kind == "volatility_regime":
-                vol_factor[rows] = 3.5
-                volume_factor[rows] = 2.0
-            elif kind == "wick":
-                forced_return[i] = 0.0005
-                wick_high[i] = 0.035
-                volume_factor[i] = 3.0
-
-    # GARCH(1, 1) with Student-t(4) shocks scaled to unit variance.
-    long_run_sigma = 0.0045
-    alpha, beta = 0.08, 0.90
-    omega = long_run_sigma**2 * (1 - alpha - beta)
-    shocks = rng.standard_t(4, size=n_candles) / np.sqrt(2.0)
-    log_returns = np.empty(n_candles)
-    sigma = np.empty(n_candles)
-    variance = long_run_sigma**2
-    for t in range(n_candles):
-        sigma[t] = np.sqrt(variance) * vol_factor[t]
-        log_returns[t] = forced_return[t] if np.isfinite(forced_return[t]) else sigma[t] * shocks[t]
-        # The regime multiplier is external, and the feedback of one hour is capped at
-        # 4 sigma: otherwise a 12-sigma crash would make the process explode.
-        feedback = min(abs(log_returns[t]) / vol_factor[t], 4 * np.sqrt(variance))
-        variance = omega + alpha * feedback**2 + beta * variance
-    log_returns[0] = 0.0 if not np.isfinite(forced_return[0]) else log_returns[0]
-
-    closes = start_price * np.exp(np.cumsum(log_returns))
-    opens = np.concatenate([[start_price], closes[:-1]])
-    wick_scale = 0.45 * sigma
-    high_wick = np.abs(rng.normal(size=n_candles)) * wick_scale + wick_high
-    low_wick = np.abs(rng.normal(size=n_candles)) * wick_scale + wick_low
-    highs = np.maximum(opens, closes) * np.exp(high_wick)
-    lows = np.minimum(opens, closes) * np.exp(-low_wick)
-
-    hours = timestamps.hour.to_numpy()
-    daily_rhythm = 0.35 * np.cos(2 * np.pi * (hours - 15) / 24)
-    level = np.empty(n_candles)
-    noise = rng.normal(scale=0.22, size=n_candles)
-    level[0] = noise[0]
-    for t in range(1, n_candles):
-        level[t] = 0.75 * level[t - 1] + noise[t]
-    move = np.minimum(np.abs(log_returns) / long_run_sigma, 6.0)
-    volumes = 850.0 * np.exp(daily_rhythm + level + 0.12 * move) * volume_factor
-
-    candles = pd.DataFrame(
-        {
-            "timestamp": timestamps,
-            "open": np.round(opens, 2),
-            "high": np.round(highs, 2),
-            "low": np.round(lows, 2),
-            "close": np.round(closes, 2),
-            "volume": np.round(volumes, 5),
-            "event": event.astype(str),
-        }
+# The messages of the data rules: one text, whether pandas or Spark applied the rule.
+def invalid_rows_message(source, problem, total, where):
+    """The error for rows no drop can fix (``problem``: "high below low", ...)."""
+    return (
+        f"{source}: {total} row(s) with {problem} (at {_examples(where, total)}); "
+        "fix or remove them in the file: the course will not guess the right values"
     )
-    return candles
+
+
+def conflicting_duplicates_message(source, total, where):
+    """The error for timestamps that appear twice with different values."""
+    return (
+        f"{source}: {total} timestamp(s) appear more than once with different values "
+        f"(at {_examples(where, total)}); there is no right row to keep: remove the wrong ones"
+    )
+
+
+def identical_duplicates_message(source, total):
+    """The report of identical duplicate rows, dropped."""
+    return f"{source}: dropped {total} duplicate row(s) identical to another row"
+
+
+def gap_message(source, total, where):
+    """The report of rows dropped because their 24-hour window spans a gap."""
+    return (
+        f"{source}: dropped {total} row(s) whose {WINDOW}-hour window spans a gap in the "
+        f"candles (first at {_examples(where, total)}); gaps are not filled, and a return "
+        "across a gap is not an hourly return"
+    )
+
+
+def zero_volume_message(source, total, where):
+    """The report of rows dropped because a volume feature divides by zero."""
+    return (
+        f"{source}: dropped {total} row(s) whose volume_change or volume_ratio is undefined "
+        f"because the previous candle (or a whole {WINDOW}-hour window) had zero volume "
+        f"(at {_examples(where, total)})"
+    )
 
 
 def bundled_data_path():
@@ -254,38 +153,53 @@ def bundled_data_path():
 
 
 def resolve_data_path(path=None):
-    """Return the candle file to use: ``path``, else ``$DATA_PATH``, else the bundled file.
+    """Return the candles to use: ``path``, else ``$DATA_PATH``, else the bundled file.
 
     Parameters
     ----------
     path : str or Path, default=None
-        An explicit file; when None, the environment variable ``DATA_PATH``
-        is used if set (and not empty), and the bundled data set otherwise.
+        A file, a folder of files (e.g. Binance monthly kline CSVs of several
+        symbols), a glob (``data/*-1h-2025-*.csv``) or a URL that Spark reads
+        (``s3a://bucket/klines/``). When None, the environment variable
+        ``DATA_PATH`` is used if set (and not empty), and the bundled data set
+        otherwise.
 
     Returns
     -------
-    path : Path
-        An existing file.
+    path : Path or str
+        A Path for local files and folders; a URL or a glob is returned as a
+        string, unchanged.
 
     Raises
     ------
     FileNotFoundError
-        If the chosen file does not exist. The message names it, where the
-        name came from, and the bundled default.
+        If a local file, folder or glob matches nothing. The message names it,
+        where the name came from, and the bundled default.
     """
     if path is not None:
-        chosen, source = Path(path), "the path given"
+        chosen, source = str(path), "the path given"
     elif os.environ.get("DATA_PATH"):
-        chosen, source = Path(os.environ["DATA_PATH"]), "DATA_PATH"
+        chosen, source = os.environ["DATA_PATH"], "DATA_PATH"
     else:
         return bundled_data_path()
-    if not chosen.is_file():
+    if "://" in chosen and not chosen.startswith("file://"):
+        return chosen  # a cluster file system: Spark checks it when it reads
+    local = chosen.removeprefix("file://")
+    if any(ch in local for ch in "*?["):
+        if not glob.glob(local):
+            raise FileNotFoundError(
+                f"no candle file matches {local} (from {source}); "
+                f"unset it to use the bundled data set ({BUNDLED_FILE})"
+            )
+        return chosen
+    if not Path(local).exists():
         raise FileNotFoundError(
-            f"candle file not found: {chosen} (from {source}). "
-            f"Point DATA_PATH at a Binance kline CSV or a timestamp,open,high,low,close,volume "
-            f"CSV, or unset it to use the bundled data set ({BUNDLED_FILE})."
+            f"candle file not found: {local} (from {source}). "
+            f"Point DATA_PATH at a Binance kline CSV, a timestamp,open,high,low,close,volume "
+            f"CSV, a Parquet file or a folder of them, or unset it to use the bundled data set "
+            f"({BUNDLED_FILE})."
         )
-    return chosen
+    return Path(local)
 
 
 def _to_datetime(values, *, path):
@@ -353,7 +267,7 @@ def _read_table(path):
 
 
 def load_candles(path, *, freq="h"):
-    """Read a candle file, sort it, and report gaps and duplicate timestamps.
+    """Read a candle file with pandas, sort it, and apply the data rules.
 
     Two formats are recognised by their first line:
 
@@ -365,17 +279,12 @@ def load_candles(path, *, freq="h"):
       The timestamp may be a date string or an epoch number. A column
       ``event`` (the labels of generated data) is kept.
 
-    What is done with irregular rows (the documented rule):
-
-    * rows are sorted by timestamp;
-    * **duplicate timestamps**: the first row is kept, and a
-      :class:`CandleDataWarning` says how many were dropped;
-    * **gaps** (a step longer than ``freq``) are *not* filled, because filling
-      would invent prices: a :class:`CandleDataWarning` names the first
-      ones, and the features then treat the rows on either side as
-      consecutive;
-    * **zero-volume candles** are kept here and handled by
-      :func:`build_features`.
+    The rules (see the module's docstring): missing or non-numeric values,
+    non-positive prices, negative volumes, a high below the low and
+    conflicting duplicates raise :class:`CandleDataError`; identical
+    duplicates are dropped with a :class:`CandleDataWarning`; gaps are
+    recorded, never filled (:func:`build_features` drops the rows whose
+    window spans one).
 
     Parameters
     ----------
@@ -387,11 +296,11 @@ def load_candles(path, *, freq="h"):
     Returns
     -------
     candles : pandas.DataFrame
-        Columns ``timestamp`` (datetime64, UTC without a time zone), ``open``,
-        ``high``, ``low``, ``close``, ``volume`` (floats) and ``event`` when
-        the file has it. ``candles.attrs`` holds ``"source"`` (the path),
-        ``"gaps"`` (a list of (after, before) timestamps) and
-        ``"duplicates"`` (the number of rows dropped).
+        Columns ``timestamp`` (UTC without a time zone), ``open``, ``high``,
+        ``low``, ``close``, ``volume`` (floats) and ``event`` when the file
+        has it. ``candles.attrs`` holds ``"source"`` (the path), ``"gaps"``
+        (a list of (after, before) timestamps) and ``"duplicates"`` (the
+        number of identical rows dropped).
     """
     path = Path(path)
     if not path.is_file():
@@ -403,50 +312,60 @@ def load_candles(path, *, freq="h"):
         bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float))
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ValueError(
+            raise CandleDataError(
                 f"{path}: column {column!r} has a missing or non-numeric value "
                 f"({table[column].iloc[row]!r}) at data row {row + 1}"
             )
         candles[column] = values.astype(float)
     if "event" in table.columns:
         candles["event"] = table["event"].fillna(NO_EVENT).astype(str)
-    negative = (candles[list(CANDLE_COLUMNS[1:])] < 0).any(axis=1)
-    if negative.any():
-        row = int(np.flatnonzero(negative.to_numpy())[0])
-        raise ValueError(f"{path}: negative price or volume at data row {row + 1}")
+    check_candle_values(candles, source=path.name)
 
     candles = candles.sort_values("timestamp", kind="stable").reset_index(drop=True)
-    duplicated = candles["timestamp"].duplicated(keep="first")
-    n_duplicates = int(duplicated.sum())
-    if n_duplicates:
-        first = candles.loc[duplicated, "timestamp"].iloc[0]
-        warnings.warn(
-            f"{path.name}: {n_duplicates} duplicate timestamp(s) (first: {first}); "
-            "kept the first row of each",
-            CandleDataWarning,
-            stacklevel=2,
-        )
-        candles = candles.loc[~duplicated].reset_index(drop=True)
+    candles, n_duplicates = _drop_identical_duplicates(candles, source=path.name)
     step = pd.Timedelta(to_offset(freq))
     jumps = candles["timestamp"].diff() > step
     gaps = [
         (candles["timestamp"].iloc[i - 1], candles["timestamp"].iloc[i])
         for i in np.flatnonzero(jumps.to_numpy())
     ]
-    if gaps:
-        shown = "; ".join(f"{a} -> {b}" for a, b in gaps[:3])
-        more = f" and {len(gaps) - 3} more" if len(gaps) > 3 else ""
-        warnings.warn(
-            f"{path.name}: {len(gaps)} gap(s) longer than {freq} ({shown}{more}); "
-            "they are not filled, so a return across a gap spans more than one candle",
-            CandleDataWarning,
-            stacklevel=2,
-        )
     candles.attrs.update(source=str(path), gaps=gaps, duplicates=n_duplicates)
     return candles
 
 
-def build_features(candles):
+def check_candle_values(candles, *, source="candles"):
+    """Raise :class:`CandleDataError` for prices <= 0, volumes < 0 or a high below the low."""
+    prices = candles[["open", "high", "low", "close"]]
+    for problem, bad in (
+        ("a non-positive price", (prices <= 0).any(axis=1)),
+        ("a negative volume", candles["volume"] < 0),
+        ("high below low", candles["high"] < candles["low"]),
+    ):
+        if bad.any():
+            where = candles.loc[bad, "timestamp"].sort_values()
+            raise CandleDataError(
+                invalid_rows_message(source, problem, int(bad.sum()), where.astype(str))
+            )
+
+
+def _drop_identical_duplicates(candles, *, source):
+    """Drop repeated identical rows; raise when one timestamp has different values."""
+    keys = list(CANDLE_COLUMNS)
+    identical = candles.duplicated(subset=keys, keep="first")
+    n_identical = int(identical.sum())
+    if n_identical:
+        warnings.warn(
+            identical_duplicates_message(source, n_identical), CandleDataWarning, stacklevel=3
+        )
+        candles = candles.loc[~identical].reset_index(drop=True)
+    conflicting = candles["timestamp"].duplicated(keep=False)
+    if conflicting.any():
+        where = candles.loc[conflicting, "timestamp"].drop_duplicates().astype(str)
+        raise CandleDataError(conflicting_duplicates_message(source, len(where), where))
+    return candles, n_identical
+
+
+def build_features(candles, *, freq="h"):
     """Compute the six features of the Spark notebooks.
 
     The definitions (``return`` and ``volume_change`` reproduce the seed's
@@ -461,8 +380,10 @@ def build_features(candles):
       includes the current row)
     * ``price_range = (high - low) / close * 100``
 
-    The first 24 rows lack a full window and are dropped, so 1,000 candles
-    give 976 rows.
+    A row needs the 24 candles before it, one ``freq`` apart: the first 24
+    rows never have them (1,000 candles give 976 rows), and a row whose
+    window spans a **gap** is dropped too, with a :class:`CandleDataWarning`
+    (a return across a 48-hour gap is not an hourly return).
 
     **Zero volume** (an exchange outage, a halted market): the candle after a
     zero-volume candle has an undefined ``volume_change`` (division by zero).
@@ -473,8 +394,11 @@ def build_features(candles):
     Parameters
     ----------
     candles : pandas.DataFrame
-        Columns ``timestamp, open, high, low, close, volume`` in time order,
-        e.g. from :func:`load_candles` or :func:`generate_candles`.
+        Columns ``timestamp, open, high, low, close, volume``, e.g. from
+        :func:`load_candles` or :func:`generate_candles`. The rules of
+        :func:`load_candles` apply (duplicates, non-positive prices, ...).
+    freq : str, default="h"
+        The spacing of the candles, as a pandas offset alias.
 
     Returns
     -------
@@ -496,6 +420,11 @@ def build_features(candles):
             f"candles has {len(candles)} rows; at least {WINDOW + 1} are needed for the "
             f"{WINDOW}-hour windows"
         )
+    source = str(candles.attrs.get("source", "candles"))
+    source = Path(source).name if source != "candles" else source
+    check_candle_values(candles, source=source)
+    candles = candles.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    candles, _ = _drop_identical_duplicates(candles, source=source)
     close = candles["close"].astype(float)
     volume = candles["volume"].astype(float)
     features = candles[list(CANDLE_COLUMNS)].copy()
@@ -504,33 +433,48 @@ def build_features(candles):
     features["volatility_24h"] = features["log_return"].rolling(WINDOW).std()
     with np.errstate(divide="ignore", invalid="ignore"):
         features["volume_change"] = volume.pct_change() * 100
-    features["volume_ratio"] = volume / volume.rolling(WINDOW).mean()
+        features["volume_ratio"] = volume / volume.rolling(WINDOW).mean()
     features["price_range"] = (candles["high"] - candles["low"]) / close * 100
     if "event" in candles.columns:
         features["event"] = candles["event"].astype(str)
         features["is_event"] = (features["event"] != NO_EVENT).astype(int)
 
-    features = features.iloc[WINDOW:]
-    values = features[list(FEATURE_COLUMNS)].to_numpy(dtype=float)
-    undefined = ~np.isfinite(values).all(axis=1)
-    if undefined.any():
-        where = features["timestamp"].iloc[np.flatnonzero(undefined)[:3]].astype(str).tolist()
+    # A full history: the candle 24 rows back is exactly 24 steps earlier (rows are
+    # sorted and unique, so nothing is missing in between).
+    step = pd.Timedelta(to_offset(freq))
+    span = features["timestamp"] - features["timestamp"].shift(WINDOW)
+    complete = (span == WINDOW * step).to_numpy()
+    complete[:WINDOW] = False
+    warm_up = np.zeros(len(features), dtype=bool)
+    warm_up[:WINDOW] = True
+    across_gap = ~complete & ~warm_up
+    if across_gap.any():
+        where = features.loc[across_gap, "timestamp"].astype(str)
         warnings.warn(
-            f"dropped {int(undefined.sum())} row(s) whose features are undefined because the "
-            f"previous candle (or a whole {WINDOW}-hour window) had zero volume (at {where})",
+            gap_message(source, int(across_gap.sum()), where), CandleDataWarning, stacklevel=2
+        )
+    values = features[list(FEATURE_COLUMNS)].to_numpy(dtype=float)
+    undefined = complete & ~np.isfinite(values).all(axis=1)
+    if undefined.any():
+        where = features.loc[undefined, "timestamp"].astype(str)
+        warnings.warn(
+            zero_volume_message(source, int(undefined.sum()), where),
             CandleDataWarning,
             stacklevel=2,
         )
-        features = features.loc[~undefined]
+    features = features.loc[complete & ~undefined]
     return features.reset_index(drop=True)
 
 
 def load_market_data(path=None):
-    """Return the feature table the Spark notebooks start from.
+    """Return the feature table of one candle file, built with pandas.
 
     The candle file is ``path`` if given, else ``$DATA_PATH`` if set, else
     the bundled data set (see :func:`resolve_data_path`); it is read with
     :func:`load_candles` and turned into features with :func:`build_features`.
+    The Spark notebooks use :func:`course_helpers.spark_data.load_features`
+    instead, which also reads folders, globs and Parquet, and never holds the
+    data on the driver.
 
     Returns
     -------
@@ -538,6 +482,11 @@ def load_market_data(path=None):
         See :func:`build_features`. ``features.attrs["source"]`` names the file.
     """
     source = resolve_data_path(path)
+    if not (isinstance(source, Path) and source.is_file()):
+        raise ValueError(
+            f"{source} is not a single file: pandas reads one CSV; read folders, globs and "
+            "URLs with course_helpers.spark_data.load_features"
+        )
     features = build_features(load_candles(source))
     features.attrs["source"] = str(source)
     return features

@@ -20,6 +20,7 @@ times faster than the seed notebooks' Python UDFs (see
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
 
@@ -28,7 +29,9 @@ import numpy as np
 from .environment import require_java
 
 __all__ = [
+    "DEFAULT_DRIVER_MEMORY",
     "DEFAULT_MASTER",
+    "SparkJVMDiedError",
     "distance_to_centre",
     "get_spark",
     "gmm_parameters",
@@ -36,11 +39,26 @@ __all__ = [
     "max_posterior",
     "mixture_log_likelihood",
     "results_path",
+    "spark_error_summary",
     "spark_mode",
 ]
 
 #: The master used when neither ``SPARK_MASTER`` nor ``SPARK_REMOTE`` is set.
 DEFAULT_MASTER = "local[*]"
+
+#: The driver's heap when ``SPARK_DRIVER_MEMORY`` is not set. In local mode the
+#: executors live in the driver JVM too, so this is all of Spark's memory. The data
+#: never passes through the driver, so it need not grow with the data.
+DEFAULT_DRIVER_MEMORY = "2g"
+
+#: A JVM that runs out of memory exits at once instead of limping on: otherwise an
+#: OutOfMemoryError can kill the scheduler's thread and leave Python waiting forever.
+_EXIT_ON_OOM = "-XX:+ExitOnOutOfMemoryError"
+
+
+class SparkJVMDiedError(RuntimeError):
+    """The Spark driver JVM has exited (out of memory, or killed) under a running notebook."""
+
 
 #: Settings every session gets. The UI is off (it costs start-up time and a
 #: port per notebook); timestamps are shown in UTC on every machine; a small
@@ -69,6 +87,94 @@ def spark_mode(*, master=None, remote=None):
     if os.environ.get("SPARK_MASTER"):
         return "master", os.environ["SPARK_MASTER"]
     return "master", DEFAULT_MASTER
+
+
+def _needs_local_jvm(mode, url):
+    """Whether this session starts a JVM here: all but a Connect client to a remote server.
+
+    ``remote="local[...]"`` starts a local Connect server, so it does need one.
+    """
+    return not (mode == "remote" and url.startswith("sc://"))
+
+
+def driver_memory():
+    """The driver memory to start with: ``$SPARK_DRIVER_MEMORY``, else ``DEFAULT_DRIVER_MEMORY``.
+
+    Raises
+    ------
+    ValueError
+        When the value is not a JVM size such as ``"4g"`` or ``"1536m"``.
+    """
+    value = os.environ.get("SPARK_DRIVER_MEMORY", "").strip() or DEFAULT_DRIVER_MEMORY
+    if not re.fullmatch(r"[0-9]+[kmgt]?", value.lower()):
+        raise ValueError(
+            f"SPARK_DRIVER_MEMORY must be a JVM size such as '4g' or '1536m', got {value!r}"
+        )
+    return value
+
+
+def _died_message(exit_code, memory):
+    cause = "ran out of memory" if exit_code == 3 else f"exited with code {exit_code}"
+    return (
+        f"the Spark driver JVM {cause} (spark.driver.memory={memory}). Restart the kernel, "
+        f"and raise the memory before Spark starts, e.g. SPARK_DRIVER_MEMORY=8g in the "
+        f"environment (or config={{'spark.driver.memory': '8g'}} in get_spark); "
+        f"the JVM's own output is in {jvm_log_path()}"
+    )
+
+
+def _watch_for_jvm_exit(memory):
+    """Turn the Py4J error of a call whose JVM has died into a :class:`SparkJVMDiedError`.
+
+    The gateway client of this process gets a wrapper around ``send_command``
+    (the one door every JVM call goes through): when a call fails and the
+    JVM process has exited, the error says so, with the setting to raise,
+    instead of Py4J's "Answer from Java side is empty".
+    """
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    process = getattr(gateway, "proc", None)
+    client = getattr(gateway, "_gateway_client", None)
+    if process is None or client is None or getattr(client, "_course_watched", False):
+        return
+    send = client.send_command
+
+    def send_command(*args, **kwargs):
+        try:
+            return send(*args, **kwargs)
+        except Exception as exc:
+            try:
+                process.wait(timeout=5)  # a dying JVM closes the socket just before it exits
+            except Exception:
+                raise exc from None
+            raise SparkJVMDiedError(_died_message(process.returncode, memory)) from exc
+
+    client.send_command = send_command
+    client._course_watched = True
+
+
+def _quiet_query_error_logs():
+    """Stop PySpark printing each query error as a JSON line (kilobytes) on stderr.
+
+    PySpark 4 logs an error with its query context before raising it; the
+    exception carries the same message, so the notebook would show it twice,
+    the log line first and longest.
+    """
+    import logging
+
+    from pyspark.logger import PySparkLogger
+
+    for name in ("DataFrameQueryContextLogger", "SQLQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _dead_jvm_exit_code():
+    """The exit code of this process's Spark JVM if it has died, else None."""
+    from pyspark import SparkContext
+
+    process = getattr(SparkContext._gateway, "proc", None)
+    return None if process is None else process.poll()
 
 
 def jvm_log_path():
@@ -125,6 +231,13 @@ def get_spark(
     2. ``master=`` or ``SPARK_MASTER`` (e.g. ``spark://host:7077``, ``yarn``);
     3. ``local[*]``: embedded, one worker thread per core.
 
+    Memory: the driver gets ``$SPARK_DRIVER_MEMORY`` (default
+    :data:`DEFAULT_DRIVER_MEMORY`; in local mode this is all of Spark's
+    memory), and the JVM exits at its first ``OutOfMemoryError``: the running
+    call then raises :class:`SparkJVMDiedError` naming the setting to raise,
+    instead of hanging with a half-dead scheduler. A later call to
+    ``get_spark`` in the same kernel says the same until the kernel restarts.
+
     Before the JVM starts, it checks that Java 17 or newer is there (a clear
     :class:`~course_helpers.environment.JavaNotFoundError` instead of a Py4J
     traceback), and sets ``PYSPARK_PYTHON`` and ``PYSPARK_DRIVER_PYTHON`` to
@@ -160,10 +273,11 @@ def get_spark(
     if config is not None and not isinstance(config, dict):
         raise TypeError(f"config must be a dict of Spark settings, got {type(config).__name__}")
     mode, url = spark_mode(master=master, remote=remote)
-    # A Connect client to a remote server needs no local JVM; everything else does
-    # (including remote="local[...]", which starts a local server).
-    if not (mode == "remote" and url.startswith("sc://")):
+    local_jvm = _needs_local_jvm(mode, url)
+    if local_jvm:
         require_java()
+        if _jvm_running() and _dead_jvm_exit_code() is not None:
+            raise SparkJVMDiedError(_died_message(_dead_jvm_exit_code(), driver_memory()))
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 
@@ -177,10 +291,19 @@ def get_spark(
         settings = {
             k: v for k, v in settings.items() if k.startswith("spark.sql.") and "arrow" not in k
         }
+    # Connect clients cannot set static settings: only a classic session gets these.
+    starts_jvm = mode == "master" and not _jvm_running()
+    if starts_jvm:
+        settings["spark.driver.memory"] = driver_memory()
     settings.update(config or {})
+    if starts_jvm:
+        # Always exit on OutOfMemoryError, whatever other JVM options are asked for.
+        for key in ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"):
+            options = settings.get(key, "")
+            if _EXIT_ON_OOM not in options:
+                settings[key] = f"{options} {_EXIT_ON_OOM}".strip()
     for key, value in settings.items():
         builder = builder.config(key, value)
-    starts_jvm = not (mode == "remote" and url.startswith("sc://")) and not _jvm_running()
     redirect = (
         _jvm_output_to(jvm_log_path()) if quiet_jvm and starts_jvm else contextlib.nullcontext()
     )
@@ -195,7 +318,35 @@ def get_spark(
         raise
     if mode == "master":
         spark.sparkContext.setLogLevel(log_level)
+    _quiet_query_error_logs()
+    if mode == "master":
+        _watch_for_jvm_exit(spark.sparkContext.getConf().get("spark.driver.memory", "1g"))
     return spark
+
+
+def spark_error_summary(error, *, limit=240):
+    """One short line for a Spark error: its error class and the first line of its message.
+
+    Spark's exceptions carry the whole JVM stack trace in their text (kilobytes);
+    a notebook that catches one shows this instead.
+
+    Parameters
+    ----------
+    error : BaseException
+    limit : int, default=240
+        The most characters returned.
+    """
+    getter = getattr(error, "getCondition", None) or getattr(error, "getErrorClass", None)
+    try:
+        name = getter() if getter else None
+    except Exception:
+        name = None
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    # Spark prefixes the message with "[CLASS] "; keep it once.
+    if name and text.startswith(f"[{name}]"):
+        text = text[len(name) + 2 :].strip()
+    line = f"{name or type(error).__name__}: {text}" if text else (name or type(error).__name__)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def results_path(name, *, default="results"):

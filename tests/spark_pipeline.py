@@ -1,11 +1,12 @@
-"""The k-means pipeline of notebook 01 as a function, and as a script for subprocesses.
+"""Run the notebooks' Spark path as a script, for subprocesses on other masters.
 
 The Spark tests compare its result across masters: ``local[1]``, ``local[2]``, a
 standalone cluster and Spark Connect. Run as a script it starts its own session
-(``get_spark`` reads ``SPARK_MASTER`` / ``SPARK_REMOTE`` like the notebooks) and
-prints one JSON line::
+(``get_spark`` reads ``SPARK_MASTER`` / ``SPARK_REMOTE`` like the notebooks), runs
+:func:`course_helpers.spark_lesson.run_pipeline` on ``DATA_PATH`` (or the bundled
+candles) and prints one JSON line::
 
-    SPARK_MASTER=local[1] python tests/spark_pipeline.py
+    SPARK_MASTER=local[1] DATA_PATH=/tmp/candles python tests/spark_pipeline.py
 """
 
 import json
@@ -22,59 +23,24 @@ TEST_CONFIG = {
 }
 
 
-def kmeans_pipeline(spark, features_pd, *, k=3, seeds=(42, 1, 2, 3, 4), partitions=1):
-    """Notebook 01's steps: scale, best-of-seeds k-means, native distance, mean + 2σ.
-
-    Returns a dict of plain values that two runs can be compared with.
-    """
-    from pyspark.ml.clustering import KMeans
-    from pyspark.ml.feature import StandardScaler, VectorAssembler
-    from pyspark.sql import functions as F
-
-    from course_helpers.market_data import FEATURE_COLUMNS
-    from course_helpers.spark import distance_to_centre
-
-    df = spark.createDataFrame(features_pd).coalesce(partitions)
-    df = VectorAssembler(inputCols=list(FEATURE_COLUMNS), outputCol="features_raw").transform(df)
-    scaler = StandardScaler(
-        inputCol="features_raw", outputCol="features", withMean=True, withStd=True
-    )
-    df_scaled = scaler.fit(df).transform(df).cache()
-    costs, models = {}, {}
-    for seed in seeds:
-        models[seed] = KMeans(k=k, featuresCol="features", predictionCol="cluster", seed=seed).fit(
-            df_scaled
-        )
-        costs[seed] = models[seed].summary.trainingCost
-    model = models[min(costs, key=costs.get)]
-    scored = model.transform(df_scaled).withColumn(
-        "distance", distance_to_centre(model.clusterCenters())
-    )
-    stats = scored.agg(F.mean("distance").alias("m"), F.stddev("distance").alias("s")).first()
-    threshold = stats["m"] + 2 * stats["s"]
-    flagged = (
-        scored.filter(F.col("distance") > threshold)
-        .select(F.date_format("timestamp", "yyyy-MM-dd HH:mm:ss").alias("t"))
-        .orderBy("t")
-        .collect()
-    )
-    sizes = scored.groupBy("cluster").count().orderBy("cluster").collect()
-    return {
-        "rows": scored.count(),
-        "costs": {str(seed): cost for seed, cost in costs.items()},
-        "cluster_sizes": [row["count"] for row in sizes],
-        "threshold": threshold,
-        "flagged": [row["t"] for row in flagged],
-    }
-
-
 def main():
-    from course_helpers.market_data import load_market_data
-    from course_helpers.spark import get_spark
+    import os
 
-    spark = get_spark("course-test-pipeline", config=TEST_CONFIG)
+    from course_helpers.spark import get_spark
+    from course_helpers.spark_lesson import run_pipeline
+
+    # PIPELINE_PARTITIONS splits even the bundled candles into several partitions, so that
+    # the comparison between masters is not trivially one partition against one.
+    partitions = (
+        int(os.environ["PIPELINE_PARTITIONS"]) if "PIPELINE_PARTITIONS" in os.environ else None
+    )
+    # PIPELINE_DEFAULTS=1: the session a student gets (default memory, optimising JIT).
+    config = None if os.environ.get("PIPELINE_DEFAULTS") == "1" else TEST_CONFIG
+    spark = get_spark("course-test-pipeline", config=config)
     try:
-        result = kmeans_pipeline(spark, load_market_data())
+        result = run_pipeline(
+            spark, partitions=partitions, output=os.environ.get("PIPELINE_OUTPUT")
+        )
     finally:
         spark.stop()
     print(json.dumps(result))

@@ -19,6 +19,7 @@ import pytest
 
 from course_helpers.market_data import (
     FEATURE_COLUMNS,
+    CandleDataError,
     CandleDataWarning,
     build_features,
     bundled_data_path,
@@ -123,6 +124,52 @@ def test_generated_candles_look_like_a_market():
     assert (candles["high"] >= candles[["open", "close"]].max(axis=1)).all()
     assert (candles["low"] <= candles[["open", "close"]].min(axis=1)).all()
     assert (candles["volume"] > 0).all()
+
+
+def test_generator_has_no_date_limit():
+    # 3M hourly candles from 2025 run past pandas' nanosecond limit (2262).
+    candles = generate_candles(3_000_000, seed=1, with_events=False)
+    last = np.datetime64("2025-12-10T00", "h") + np.timedelta64(3_000_000 - 1, "h")
+    assert candles["timestamp"].to_numpy()[-1] == last  # in the year 2368
+    assert candles["timestamp"].is_monotonic_increasing
+
+
+def test_streamed_parquet_holds_the_generated_series(tmp_path):
+    from course_helpers.market_generator import write_candles_parquet
+
+    folder = write_candles_parquet(tmp_path / "gen", 400, symbols=["AAA", "BBB"], seed=5)
+    table = pd.read_parquet(folder).sort_values(["symbol", "timestamp"], ignore_index=True)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "AAA-1h-part00000.parquet",
+        "BBB-1h-part00000.parquet",
+    ]
+    first = table[table["symbol"] == "AAA"].drop(columns="symbol").reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, generate_candles(400, seed=5))
+    second = table[table["symbol"] == "BBB"].drop(columns="symbol").reset_index(drop=True)
+    pd.testing.assert_frame_equal(second, generate_candles(400, seed=6))
+
+
+def test_streamed_chunks_continue_one_series(tmp_path):
+    from course_helpers.market_generator import write_candles_parquet
+
+    folder = write_candles_parquet(tmp_path / "gen", 1000, chunk_size=300, seed=2)
+    table = pd.read_parquet(folder)
+    assert len(table) == 1000 and len(list(folder.iterdir())) == 4
+    # Chunks join up: one hour apart, each opening at the previous close, events labelled.
+    assert (table["timestamp"].diff().iloc[1:] == pd.Timedelta(hours=1)).all()
+    np.testing.assert_array_equal(table["open"].iloc[1:], table["close"].iloc[:-1])
+    assert table.index[table["event"] != "none"].tolist() == [
+        200,
+        350,
+        351,
+        *range(500, 512),
+        620,
+        621,
+        800,
+        900,
+    ]
+    crash = table.iloc[620]
+    assert crash["close"] / crash["open"] - 1 == pytest.approx(-0.055, abs=1e-4)
 
 
 def test_generator_is_seeded():
@@ -256,32 +303,6 @@ def test_headerless_file_with_the_wrong_width_is_explained(tmp_path):
         load_candles(path)
 
 
-def test_gap_is_reported_and_not_filled(tmp_path):
-    candles = hourly_candles(60).drop(index=30)  # one missing hour
-    path = write_plain(candles, tmp_path / "gap.csv")
-    with pytest.warns(CandleDataWarning, match="1 gap") as record:
-        loaded = load_candles(path)
-    assert str(candles["timestamp"].iloc[29]) in str(record[0].message)
-    assert len(loaded) == 59
-    assert loaded.attrs["gaps"] == [
-        (pd.Timestamp("2024-03-02 05:00:00"), pd.Timestamp("2024-03-02 07:00:00"))
-    ]
-    # The rule: the rows on either side are treated as consecutive.
-    assert len(build_features(loaded)) == 59 - 24
-
-
-def test_duplicates_keep_the_first_row_and_rows_are_sorted(tmp_path):
-    candles = hourly_candles(40)
-    duplicate = candles.iloc[[10]].assign(close=1.0)
-    # Out of order, and the duplicate of 10:00 comes later in the file than the original.
-    shuffled = pd.concat([candles.iloc[20:], candles.iloc[:20], duplicate])
-    with pytest.warns(CandleDataWarning, match="1 duplicate"):
-        loaded = load_candles(write_plain(shuffled, tmp_path / "dup.csv"))
-    assert loaded["timestamp"].is_monotonic_increasing
-    assert len(loaded) == 40
-    np.testing.assert_allclose(loaded["close"], candles["close"], rtol=1e-12)
-
-
 def test_clean_file_gives_no_warning(tmp_path):
     path = write_plain(hourly_candles(40), tmp_path / "clean.csv")
     with warnings.catch_warnings():
@@ -292,7 +313,7 @@ def test_clean_file_gives_no_warning(tmp_path):
 def test_non_numeric_value_is_located(tmp_path):
     candles = hourly_candles(30).astype({"close": object})
     candles.loc[7, "close"] = "n/a"
-    with pytest.raises(ValueError, match=r"'close'.*row 8"):
+    with pytest.raises(CandleDataError, match=r"'close'.*row 8"):
         load_candles(write_plain(candles, tmp_path / "text.csv"))
 
 

@@ -15,23 +15,26 @@ import pytest
 
 pytest.importorskip("pyspark")
 
-from spark_pipeline import TEST_CONFIG, kmeans_pipeline
+from spark_pipeline import TEST_CONFIG
 
 from course_helpers.checks import CheckFailed
 from course_helpers.checks import spark_gmm as gmm_checks
 from course_helpers.checks import spark_kmeans as kmeans_checks
 from course_helpers.environment import JavaNotFoundError, java_major_version
-from course_helpers.market_data import load_market_data
 from course_helpers.spark import (
     distance_to_centre,
+    driver_memory,
     get_spark,
     gmm_parameters,
     jvm_log_path,
     max_posterior,
     mixture_log_likelihood,
     results_path,
+    spark_error_summary,
     spark_mode,
 )
+from course_helpers.spark_data import load_features
+from course_helpers.spark_lesson import run_pipeline, scale_features
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,20 +50,9 @@ def spark():
 
 
 @pytest.fixture(scope="module")
-def features_pd():
-    return load_market_data(Path(HERE.parent / "data" / "btcusdt_1h_synthetic.csv"))
-
-
-@pytest.fixture(scope="module")
-def scaled(spark, features_pd):
-    from pyspark.ml.feature import StandardScaler, VectorAssembler
-
-    from course_helpers.market_data import FEATURE_COLUMNS
-
-    df = spark.createDataFrame(features_pd).coalesce(1)
-    df = VectorAssembler(inputCols=list(FEATURE_COLUMNS), outputCol="raw").transform(df)
-    scaler = StandardScaler(inputCol="raw", outputCol="features", withMean=True, withStd=True)
-    return scaler.fit(df).transform(df).cache()
+def scaled(spark):
+    df, _ = load_features(spark, HERE.parent / "data" / "btcusdt_1h_synthetic.csv")
+    return scale_features(df)
 
 
 @pytest.fixture(scope="module")
@@ -251,23 +243,121 @@ def test_mixture_log_likelihood_names_a_degenerate_component(spark):
 # --- determinism ---------------------------------------------------------------------
 
 
-def test_pipeline_gives_the_same_result_on_one_and_two_cores(spark, features_pd):
-    on_two = kmeans_pipeline(spark, features_pd)
-    env = {**os.environ, "SPARK_MASTER": "local[1]"}
-    env.pop("SPARK_REMOTE", None)
+def run_script(timeout=300, **env_overrides):
+    """tests/spark_pipeline.py in a fresh process; its JSON line."""
+    env = {**os.environ, **env_overrides}
+    for key in ("SPARK_MASTER", "SPARK_REMOTE", "DATA_PATH", "SPARK_DRIVER_MEMORY"):
+        if key not in env_overrides:
+            env.pop(key, None)
     result = subprocess.run(
         [sys.executable, str(HERE / "spark_pipeline.py")],
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    on_one = json.loads(result.stdout.strip().splitlines()[-1])
-    assert on_one == on_two  # bit for bit: costs, sizes, threshold, flagged rows
-    assert on_two["rows"] == 976
-    assert sorted(on_two["cluster_sizes"]) == [3, 149, 824]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_pipeline_gives_the_same_result_on_one_and_two_cores(spark):
+    # Four partitions of the bundled candles: k-means|| samples each one, so the result
+    # would change with the cores if the partitions did.
+    on_two = run_pipeline(spark, partitions=4)
+    on_one = run_script(SPARK_MASTER="local[1]", PIPELINE_PARTITIONS="4")
+    # The same clusters and the same flagged rows. The costs and the threshold are sums
+    # whose per-partition parts the driver adds in the order the tasks finish: they may
+    # differ in the last bit, never more.
+    assert on_one["flagged"] == on_two["flagged"]
+    assert on_one["cluster_sizes"] == on_two["cluster_sizes"]
+    assert on_one["costs"] == pytest.approx(on_two["costs"], rel=1e-12)
+    assert on_one["threshold"] == pytest.approx(on_two["threshold"], rel=1e-12)
+    assert on_two["rows"] == 976 and on_two["partitions"] == 4
+    assert sum(on_two["cluster_sizes"]) == 976 and len(on_two["flagged"]) > 0
+
+
+def test_pipeline_runs_a_few_hundred_thousand_rows_with_default_memory(tmp_path):
+    from course_helpers.market_generator import write_candles_parquet
+
+    data = write_candles_parquet(tmp_path / "candles", 150_000, symbols=["AAAUSDT", "BBBUSDT"])
+    output = tmp_path / "results"
+    result = run_script(
+        SPARK_MASTER="local[2]",
+        DATA_PATH=str(data),
+        PIPELINE_DEFAULTS="1",
+        PIPELINE_OUTPUT=str(output),
+        timeout=600,
+    )
+    assert result["rows"] == 2 * (150_000 - 24) and result["partitions"] == 2
+    # The flash crash of each series (row 62% of 150,000) is among the flagged rows.
+    for symbol in ("AAAUSDT", "BBBUSDT"):
+        crash = np.datetime64("2025-12-10T00", "h") + np.timedelta64(93_000, "h")
+        stamp = f"{symbol} {str(crash).replace('T', ' ')}:00:00"
+        assert stamp in result["flagged"]
+    assert list(output.glob("part-*.parquet"))
+
+
+# --- memory -------------------------------------------------------------------------------
+
+
+def test_driver_memory_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv("SPARK_DRIVER_MEMORY", raising=False)
+    assert driver_memory() == "2g"
+    monkeypatch.setenv("SPARK_DRIVER_MEMORY", "6g")
+    assert driver_memory() == "6g"
+    monkeypatch.setenv("SPARK_DRIVER_MEMORY", "lots")
+    with pytest.raises(ValueError, match="'lots'"):
+        driver_memory()
+
+
+OOM_SCRIPT = """
+import sys
+from pyspark.sql import functions as F
+from course_helpers.spark import SparkJVMDiedError, get_spark
+spark = get_spark("course-oom", master="local[1]")
+try:
+    # One task gathers 200 million numbers into one array: far beyond a 512 MB heap.
+    spark.range(0, 200_000_000, numPartitions=1).agg(F.size(F.collect_list("id"))).first()
+except SparkJVMDiedError as error:
+    print("DIED:", error)
+try:
+    get_spark("course-oom-again", master="local[1]")
+except SparkJVMDiedError as error:
+    print("AGAIN:", error)
+"""
+
+
+def test_a_jvm_out_of_memory_is_a_clear_error_not_a_hang():
+    env = {**os.environ, "SPARK_DRIVER_MEMORY": "512m"}
+    env.pop("SPARK_MASTER", None)
+    # The timeout only guards against the old hang; the error comes within seconds.
+    result = subprocess.run(
+        [sys.executable, "-c", OOM_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    lines = result.stdout.splitlines()
+    died = next(line for line in lines if line.startswith("DIED:"))
+    assert "ran out of memory" in died and "spark.driver.memory=512m" in died
+    assert "SPARK_DRIVER_MEMORY" in died
+    assert any(line.startswith("AGAIN:") for line in lines)  # no silent reuse of a dead JVM
+
+
+def test_spark_error_summary_is_one_short_line(spark):
+    from pyspark.sql import functions as F
+
+    with pytest.raises(Exception) as info:
+        spark.range(3).select(
+            F.element_at(F.array(F.lit(1.0)), (F.col("id") * 0).cast("int"))
+        ).collect()
+    summary = spark_error_summary(info.value)
+    assert summary.startswith("INVALID_INDEX_OF_ZERO")
+    assert "\n" not in summary and len(summary) <= 240
+    assert "\n" in str(info.value).strip()  # the full text goes on with the JVM call site
 
 
 # --- the checks reject the typical wrong answers -------------------------------------

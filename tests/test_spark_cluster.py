@@ -117,8 +117,10 @@ def processes(tmp_path):
 
 
 def run_pipeline(**env_overrides):
-    env = {**os.environ, **env_overrides}
-    for key in ("SPARK_MASTER", "SPARK_REMOTE"):
+    # Four partitions of the bundled candles: k-means|| samples each, so identical flags
+    # on every master show that the partitioning, not one partition, pins the result.
+    env = {**os.environ, "PIPELINE_PARTITIONS": "4", **env_overrides}
+    for key in ("SPARK_MASTER", "SPARK_REMOTE", "DATA_PATH"):
         if key not in env_overrides:
             env.pop(key, None)
     result = subprocess.run(
@@ -185,8 +187,10 @@ def test_standalone_cluster_flags_the_same_rows_as_local_mode(processes, tmp_pat
 
     on_cluster = run_pipeline(SPARK_MASTER=url)
 
+    assert on_cluster["partitions"] == local_result["partitions"] == 4
     assert on_cluster["flagged"] == local_result["flagged"]
     assert on_cluster["cluster_sizes"] == local_result["cluster_sizes"]
+    assert on_cluster["costs"] == pytest.approx(local_result["costs"], rel=1e-12)
     assert on_cluster["threshold"] == pytest.approx(local_result["threshold"], rel=1e-12)
     assert len(on_cluster["flagged"]) > 0
     # The application really ran on the cluster's executors.

@@ -129,8 +129,8 @@ def judge_distance_column(answer, reference):
     fail_unless(error is None, f"Spark could not compute the distance column ({error})")
     fail_unless(
         not answer["python_udf"],
-        "your distance is right only if it is computed by a Python UDF, which ships every row "
-        "to Python: build it from Spark's own functions (vector_to_array, zip_with, aggregate)",
+        "distance is computed by a Python UDF, which ships every row to Python: build it "
+        "from Spark's own functions instead (vector_to_array, zip_with, aggregate)",
     )
     given = answer["distance"]
     features, clusters, centres = reference["features"], reference["clusters"], reference["centres"]
