@@ -2,13 +2,11 @@
 
 Nothing new goes here. What it serves:
 
-* setup cells written before :mod:`course_helpers.setup` (copies students saved
-  in Drive) install the course with ``pip install --no-deps`` and then call
-  :func:`prepare_notebook` from here. It asks pip for the course's requirements
-  (pip keeps whatever already satisfies them), then does what today's setup
-  cell does;
-* :mod:`course_helpers.spark` imports :func:`require_java` from here, until it
-  imports it from :mod:`course_helpers.setup.java`.
+setup cells written before :mod:`course_helpers.setup` (copies students saved
+in Drive) install the course with ``pip install --no-deps`` and then call
+:func:`prepare_notebook` from here. It asks pip for the course's requirements
+(pip keeps whatever already satisfies them), then does what today's setup cell
+does.
 """
 
 import importlib
@@ -16,9 +14,8 @@ import subprocess
 import sys
 
 from .setup import colab, in_colab
-from .setup.java import JavaNotFoundError, java_major_version, require_java
 
-__all__ = ["JavaNotFoundError", "java_major_version", "prepare_notebook", "require_java"]
+__all__ = ["prepare_notebook"]
 
 
 def prepare_notebook():

@@ -26,7 +26,7 @@ import tempfile
 
 import numpy as np
 
-from .environment import require_java
+from .setup.java import require_java
 
 __all__ = [
     "DEFAULT_DRIVER_MEMORY",
@@ -239,7 +239,7 @@ def get_spark(
     ``get_spark`` in the same kernel says the same until the kernel restarts.
 
     Before the JVM starts, it checks that Java 17 or newer is there (a clear
-    :class:`~course_helpers.environment.JavaNotFoundError` instead of a Py4J
+    :class:`~course_helpers.setup.java.JavaNotFoundError` instead of a Py4J
     traceback), and sets ``PYSPARK_PYTHON`` and ``PYSPARK_DRIVER_PYTHON`` to
     this kernel's interpreter unless they are already set: otherwise the
     Python workers start the system ``python3``, which lacks pyarrow (Python

@@ -27,7 +27,7 @@ def spark():
     pytest.importorskip("pyspark")
     from spark_pipeline import TEST_CONFIG
 
-    from course_helpers.environment import java_major_version
+    from course_helpers.setup.java import java_major_version
     from course_helpers.spark import get_spark
 
     if (java_major_version() or 0) < 17:

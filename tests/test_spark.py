@@ -20,7 +20,7 @@ from spark_pipeline import TEST_CONFIG
 from course_helpers.checks import CheckFailed
 from course_helpers.checks import spark_gmm as gmm_checks
 from course_helpers.checks import spark_kmeans as kmeans_checks
-from course_helpers.environment import JavaNotFoundError, java_major_version
+from course_helpers.setup.java import JavaNotFoundError, java_major_version
 from course_helpers.spark import (
     distance_to_centre,
     driver_memory,

@@ -22,7 +22,7 @@ import pytest
 
 pytest.importorskip("pyspark")
 
-from course_helpers.environment import java_major_version
+from course_helpers.setup.java import java_major_version
 
 HERE = Path(__file__).resolve().parent
 PIPELINE = HERE / "spark_pipeline.py"

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_helpers.environment import java_major_version
+from course_helpers.setup.java import java_major_version
 
 pytest.importorskip("pyspark")
 nbformat = pytest.importorskip("nbformat")
