@@ -152,6 +152,11 @@ def bundled_data_path():
     )
 
 
+def is_remote_path(path):
+    """Return True for a cluster file-system URL (``s3a://``, ``hdfs://``): Spark reads it, not Python."""
+    return "://" in str(path) and not str(path).startswith("file://")
+
+
 def resolve_data_path(path=None):
     """Return the candles to use: ``path``, else ``$DATA_PATH``, else the bundled file.
 
@@ -182,7 +187,7 @@ def resolve_data_path(path=None):
         chosen, source = os.environ["DATA_PATH"], "DATA_PATH"
     else:
         return bundled_data_path()
-    if "://" in chosen and not chosen.startswith("file://"):
+    if is_remote_path(chosen):
         return chosen  # a cluster file system: Spark checks it when it reads
     local = chosen.removeprefix("file://")
     if any(ch in local for ch in "*?["):

@@ -41,6 +41,7 @@ from .market_data import (
     gap_message,
     identical_duplicates_message,
     invalid_rows_message,
+    is_remote_path,
     resolve_data_path,
     zero_volume_message,
 )
@@ -79,10 +80,6 @@ BINANCE_COLUMNS = (
 )
 
 _PRICES = ("open", "high", "low", "close")
-
-
-def _is_remote(path):
-    return "://" in path and not path.startswith("file://")
 
 
 def _local_files(path):
@@ -176,8 +173,8 @@ def read_candles(spark, path=None):
 
     source = resolve_data_path(path)
     path = str(source)
-    files = [] if _is_remote(path) else _local_files(path)
-    if not _is_remote(path) and not files:
+    files = [] if is_remote_path(path) else _local_files(path)
+    if not is_remote_path(path) and not files:
         raise FileNotFoundError(f"no candle file in {path}")
     kind, _ = _detect_format(spark, path, files)
     read_path = path.removeprefix("file://")
@@ -508,7 +505,7 @@ def load_features(
     ):
         raise ValueError(f"partitions must be a positive integer or None, got {partitions!r}")
     source = str(resolve_data_path(path))
-    name = source if _is_remote(source) else Path(source.removeprefix("file://")).name
+    name = source if is_remote_path(source) else Path(source.removeprefix("file://")).name
     candles = read_candles(spark, source)
     # Persisted for the two passes below (the report, then the repartitioned copy), so the
     # file is read and the windows computed once; released once the copy exists. On disk:
