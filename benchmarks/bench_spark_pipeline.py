@@ -118,7 +118,7 @@ def run_one(rows, workdir, *, with_gmm=True):
         "partitions": result["partitions"],
         "cores": cores,
         "timings": timings,
-        "flagged": len(result["flagged"]),
+        "flagged": result["flagged"]["count"],
         "python_peak_mb": memory.python_peak / 2**20,
         "jvm_peak_mb": memory.jvm_peak / 2**20,
         "driver_memory": os.environ.get("SPARK_DRIVER_MEMORY", "default (2g)"),
