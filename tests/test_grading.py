@@ -9,6 +9,7 @@ import copy
 import csv
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -307,6 +308,21 @@ def test_feedback_gives_hints_not_answers(fake_batch):
     answers = read_rows(out / "answers.csv")
     assert answers["untouched.ipynb"]["Q1"] == ""
     assert HIDDEN_ANSWER not in (out / "answers.csv").read_text(encoding="utf-8")
+
+
+def test_a_deep_output_folder_still_grades(course, tmp_path, monkeypatch):
+    # A Unix socket's path holds about 100 bytes: the kernel's sockets under a deep output
+    # folder could not be made, and every run, the reference too, failed to start.
+    folder, solution, student, _ = course
+    subs, out = tmp_path / "subs", tmp_path / ("a-long-folder-name-" * 4) / "grades"
+    write(subs, "a.ipynb", solved(student, solution))
+    short_temp = Path(tempfile.mkdtemp(prefix="t"))  # where the sockets go instead
+    monkeypatch.setattr(tempfile, "tempdir", str(short_temp))
+    rows = grade_submissions(subs, out, solutions_dir=folder, names=[FAKE_NAME], progress=False)
+    assert len(str(out / ".scratch" / "00001-reference" / "ipc" / "kernel-1")) > 107
+    assert [(r.status, r.total) for r in rows] == [("graded", 3)]
+    assert list(short_temp.iterdir()) == []  # each run removed its socket folder
+    short_temp.rmdir()
 
 
 def test_rerun_skips_graded_retries_the_rest_and_force_regrades(course, tmp_path):

@@ -44,6 +44,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,9 @@ THREAD_ENV = (
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
 )
+#: The longest socket path the kernel's folder may give (Linux allows 107 bytes, macOS 103).
+_SOCKET_PATH_LIMIT = 100
+
 #: Passed on from the grader's environment to the runner and the kernel, when set.
 PASSED_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "JAVA_HOME", "SYSTEMROOT")
 
@@ -407,10 +411,12 @@ class SandboxRun:
         self.isolation = isolation
         self.limits = limits or Limits()
         scratch = Path(scratch)
-        self.runner_dir, ipc_dir = scratch / "runner", scratch / "ipc"
+        self.runner_dir = scratch / "runner"
+        ipc_dir, self._own_ipc_dir = _ipc_folder(scratch)
         kernels = self.runner_dir / "jupyter" / "kernels" / KERNEL_NAME
         for folder in (self.runner_dir / "home", kernels, ipc_dir):
-            folder.mkdir(parents=True)
+            folder.mkdir(parents=True, exist_ok=True)
+        self._ipc_dir = ipc_dir
         os.chmod(ipc_dir, 0o700)
         self.notebook_path = self.runner_dir / "submission.ipynb"
         self.results = self.runner_dir / "results.json"
@@ -531,6 +537,21 @@ class SandboxRun:
                 self.process.stdin.close()
             except OSError:
                 pass
+        if self._own_ipc_dir:
+            remove_tree(self._ipc_dir)
+
+
+def _ipc_folder(scratch):
+    """The kernel's socket folder, and whether it is outside ``scratch`` (ours to remove).
+
+    A Unix socket's path holds at most 107 bytes (103 on macOS): a deep output folder
+    (``/home/.../grades/.scratch/00012-answer/ipc/kernel-4``) would stop every kernel
+    from starting. Such paths get a short private folder under the system's temp instead.
+    """
+    ipc_dir = Path(scratch) / "ipc"
+    if len(os.fsencode(ipc_dir / "kernel-99")) <= _SOCKET_PATH_LIMIT:
+        return ipc_dir, False
+    return Path(tempfile.mkdtemp(prefix="course-ipc-")), True
 
 
 def run_notebook(nb, scratch, **options):
