@@ -269,6 +269,10 @@ class SandboxLayout:
                 arguments.extend(["--symlink", os.readlink(path), top])
             elif path.is_dir():
                 arguments.extend(["--ro-bind", top, top])
+        # /tmp first: a checkout or a virtual environment under /tmp is then bound on top of
+        # the empty /tmp, not hidden by it.
+        arguments.extend(["--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp"])
+        made.add(Path("/tmp"))
         system = [Path(p) for p in ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64")]
         for path in _outermost(self.read_only):
             if any(path == s or s in path.parents for s in system):
@@ -277,8 +281,6 @@ class SandboxLayout:
             arguments.extend(["--ro-bind", str(path), str(path)])
             made.add(path)
         arguments.extend(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm"])
-        arguments.extend(["--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp"])
-        made.add(Path("/tmp"))
         for host, inside in binds:
             make_parents(inside)
             arguments.extend(["--bind", str(host), str(inside)])
