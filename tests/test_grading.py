@@ -360,9 +360,19 @@ def test_a_grader_fault_is_an_error_and_is_retried(course, tmp_path, monkeypatch
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
+    started = []
+    start = batch.SandboxRun.__init__
+
+    def recorded(run, *args, **kwargs):
+        started.append(run)
+        start(run, *args, **kwargs)
+
     with monkeypatch.context() as patch:
         patch.setattr(batch.SandboxRun, "execute", disk_full)
+        patch.setattr(batch.SandboxRun, "__init__", recorded)
         grade_submissions(subs, out, **options)
+    # Every run started was stopped, not left waiting for a notebook that never came.
+    assert started and all(run.process.poll() is not None for run in started)
     row = read_rows(out / "grades.csv")["a.ipynb"]
     assert row["status"] == "error" and "No space left" in row["detail"]
     assert row["total"] == ""

@@ -182,6 +182,7 @@ class Grader:
         try:
             return run.execute(nb)
         finally:
+            run.close()  # execute closes it too, unless it failed before (a full disk)
             remove_tree(scratch)
 
     def references(self, name):
